@@ -1,0 +1,40 @@
+/*
+ * cli.h - what the `corral` command's parts share: the command table, exit
+ * codes and small helpers. The CLI only parses arguments and prints; all
+ * work goes through the public headers of the other modules.
+ */
+#ifndef CORRAL_CLI_H
+#define CORRAL_CLI_H
+
+#include <stdio.h>
+
+#include "corral_base.h"
+
+/* Exit codes shared by every command (documented in each --help). */
+enum {
+    CORRAL_EXIT_OK = 0,      /* success */
+    CORRAL_EXIT_FAIL = 1,    /* the operation ran and failed (verification, guest error, trap) */
+    CORRAL_EXIT_USAGE = 2,   /* bad arguments */
+    CORRAL_EXIT_INPUT = 3,   /* a file is missing, unreadable or malformed; a key is bad */
+    CORRAL_EXIT_INTERNAL = 4 /* out of memory or an unexpected internal failure */
+};
+
+/* A subcommand: argv[0] is the subcommand's own name. Returns an exit code. */
+typedef int (*corral_cli_cmd_fn)(int argc, char **argv);
+
+/* Prints "corral: <msg>" to stderr. */
+void corral_cli_error(const char *fmt, ...) CORRAL_PRINTF(1, 2);
+
+/* Maps a status to an exit code (input errors vs. failures vs. internal). */
+int corral_cli_exit_for(corral_status_t st);
+
+/* Every subcommand, each defined in its own cmd_*.c file. */
+#define CORRAL_CLI_COMMANDS(X)                                                                     \
+    X(keys, "make keys and read public keys from seeds")                                           \
+    X(claims, "sign, inspect and verify actor modules")
+
+#define CORRAL_CLI_DECLARE_(name, summary) int corral_cli_##name(int argc, char **argv);
+CORRAL_CLI_COMMANDS(CORRAL_CLI_DECLARE_)
+#undef CORRAL_CLI_DECLARE_
+
+#endif
