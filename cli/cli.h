@@ -32,7 +32,8 @@ int corral_cli_exit_for(corral_status_t st);
 #define CORRAL_CLI_COMMANDS(X)                                                                     \
     X(keys, "make keys and read public keys from seeds")                                           \
     X(claims, "sign, inspect and verify actor modules")                                            \
-    X(spectest, "run WebAssembly core spec test scripts against the engine")
+    X(spectest, "run WebAssembly core spec test scripts against the engine")                       \
+    X(wasm, "run or validate a plain WebAssembly module")
 
 #define CORRAL_CLI_DECLARE_(name, summary) int corral_cli_##name(int argc, char **argv);
 CORRAL_CLI_COMMANDS(CORRAL_CLI_DECLARE_)
