@@ -2,6 +2,9 @@
 # once wapc.c exists). corral_wapc = module checks, instances, the waPC and
 # WASI imports, pools; it depends on the engine (corral_vm) and libsodium
 # (WASI random_get).
+if(NOT TARGET corral_vm)
+  return()  # the engine has no sources yet
+endif()
 add_library(corral_wapc STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/wapc.c
   ${CMAKE_CURRENT_SOURCE_DIR}/wasi.c
