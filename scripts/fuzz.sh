@@ -1,48 +1,60 @@
 #!/usr/bin/env bash
-# fuzz.sh - builds every libFuzzer target (tests/fuzz/fuzz_*.c) with clang-14,
-# ASan and UBSan, and runs each for SECONDS (default 20). Seeds: files under
-# tests/fuzz/seeds/<target>/ when present; the vm targets also get the
-# official spec-test modules (converted with wast2json). Exits non-zero on the
-# first crash or sanitizer report; prints executions and coverage per target.
-# Usage: scripts/fuzz.sh [SECONDS] [target...]
+# fuzz.sh - builds the libFuzzer targets (tests/fuzz/fuzz_*.c) with clang-14,
+# ASan and UBSan into build-fuzz/, and runs each for a fixed time.
+#
+#   scripts/fuzz.sh [SECONDS] [TARGET...]    (default: 60 s, every target)
+#
+# Seeds: targets of the engine (fuzz_vm_*) start from the .wasm files that
+# wast2json makes of shared/wasm-testsuite/core; any target may also have
+# seeds in tests/fuzz/seeds/<module>/. New corpus entries go to
+# build-fuzz/corpus/<target>/, crashes to build-fuzz/artifacts/. Exits non-zero
+# when a target finds a crash, leak or timeout. CI runs it with a short time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
-SECS=${1:-20}; shift || true
-BUILD=$ROOT/build-fuzz
-CC=clang-14 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCORRAL_FUZZ=ON -DCORRAL_SANITIZE=ON -DCORRAL_GUESTS=OFF >/dev/null
-targets=("$@")
-if [ ${#targets[@]} = 0 ]; then
-  for f in tests/fuzz/fuzz_*.c; do [ -e "$f" ] && targets+=("$(basename "$f" .c)"); done
-fi
-[ ${#targets[@]} = 0 ] && { echo "fuzz: no targets"; exit 0; }
-ninja -C "$BUILD" -j2 "${targets[@]}"
+SECS=${1:-60}
+shift || true
+B=build-fuzz
+SUITE=${CORRAL_SPEC_DIR:-../shared/wasm-testsuite/core}
 
-SPEC_SEEDS=$BUILD/seeds-spec
-if [ ! -d "$SPEC_SEEDS" ] && command -v wast2json >/dev/null; then
-  mkdir -p "$SPEC_SEEDS"
-  for w in "$ROOT"/../shared/wasm-testsuite/core/*.wast; do
-    wast2json "$w" -o "$SPEC_SEEDS/$(basename "$w" .wast).json" >/dev/null 2>&1 || true
+cmake -S . -B "$B" -G Ninja -DCMAKE_C_COMPILER=clang-14 -DCORRAL_FUZZ=ON -DCORRAL_SANITIZE=ON \
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+if [ $# -gt 0 ]; then
+  targets=("$@")
+else
+  mapfile -t targets < <(ninja -C "$B" -t targets all | sed -n 's/^\(fuzz_[a-z0-9_]*\): .*/\1/p' | sort -u)
+fi
+if [ ${#targets[@]} -eq 0 ]; then echo "fuzz: no fuzz targets"; exit 0; fi
+ninja -C "$B" -j2 "${targets[@]}"
+
+# Engine seeds: every binary module of the core spec tests.
+seeds_vm="$B/seeds/vm"
+if [ ! -d "$seeds_vm" ] && [ -d "$SUITE" ]; then
+  mkdir -p "$seeds_vm.tmp"
+  for w in "$SUITE"/*.wast; do
+    wast2json "$w" -o "$seeds_vm.tmp/$(basename "${w%.wast}").json" >/dev/null 2>&1 || true
   done
-  rm -f "$SPEC_SEEDS"/*.json "$SPEC_SEEDS"/*.wat
+  rm -f "$seeds_vm.tmp"/*.json "$seeds_vm.tmp"/*.wat
+  mv "$seeds_vm.tmp" "$seeds_vm"
 fi
 
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+mkdir -p "$B/artifacts"
+status=0
 for t in "${targets[@]}"; do
-  corpus=$BUILD/corpus/$t
+  mod=$(echo "$t" | sed -E 's/^fuzz_([a-z]+)_.*$/\1/')
+  corpus="$B/corpus/$t"
   mkdir -p "$corpus"
-  seeds=()
-  [ -d tests/fuzz/seeds/$t ] && seeds+=("tests/fuzz/seeds/$t")
-  case "$t" in fuzz_vm_*) [ -d "$SPEC_SEEDS" ] && seeds+=("$SPEC_SEEDS") ;; esac
-  log=$BUILD/$t.log
-  if ! "$BUILD/tests/fuzz/$t" -max_total_time="$SECS" -rss_limit_mb=2048 -timeout=10 \
-       -artifact_prefix="$BUILD/$t-" "$corpus" "${seeds[@]}" >"$log" 2>&1; then
-    tail -n 40 "$log"
-    echo "fuzz: $t FAILED (log: $log)"
-    exit 1
+  dirs=("$corpus")
+  [ -d "$B/seeds/$mod" ] && dirs+=("$B/seeds/$mod")
+  [ -d "tests/fuzz/seeds/$mod" ] && dirs+=("tests/fuzz/seeds/$mod")
+  echo "fuzz: $t for ${SECS}s (seeds: ${dirs[*]:1})"
+  if ! "$B/tests/fuzz/$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 \
+        -max_len=262144 -print_final_stats=1 -artifact_prefix="$B/artifacts/$t-" \
+        "${dirs[@]}" 2>"$B/$t.log"; then
+    echo "fuzz: $t FAILED (see $B/$t.log and $B/artifacts/)"
+    tail -40 "$B/$t.log"
+    status=1
+  else
+    grep -E '^stat::number_of_executed_units|^#[0-9]+ *DONE' "$B/$t.log" | tail -2 || true
   fi
-  stats=$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -n 1 || true)
-  echo "fuzz: $t ok in ${SECS}s: ${stats}"
 done
+exit $status
