@@ -353,7 +353,13 @@ corral_status_t corral_claims_sign_module(const uint8_t *wasm, size_t len,
         return corral_err_set(err, CORRAL_ERR_INVALID_ARG,
                               "a name, tag, capability, version or call alias is missing or not "
                               "valid UTF-8");
-    if ((st = corral_claims_module_hash(wasm, len, hash, err)) != CORRAL_OK) return st;
+    /* The module is copied with its section sizes in shortest form, as wascap
+     * writes them, so the hash here is also the one wash computes. */
+    size_t before = out->len;
+    if ((st = claims_strip_normalized(wasm, len, out, err)) != CORRAL_OK) return st;
+    if ((st = corral_claims_module_hash(out->data + before, out->len - before, hash, err)) !=
+        CORRAL_OK)
+        goto fail;
     corral_nkey_public_str(issuer, iss);
     corral_nkey_public_str(subject, sub);
     corral_claims_new_jti(jti);
@@ -382,8 +388,7 @@ corral_status_t corral_claims_sign_module(const uint8_t *wasm, size_t len,
     if (bad) goto nomem; /* strings were checked above, so only memory can fail */
     if (!(json = json_dumps(root, JSON_COMPACT))) goto nomem;
     if ((st = claims_token_sign_raw(json, strlen(json), issuer, &token, err)) != CORRAL_OK) goto fail;
-    if ((st = corral_claims_embed(wasm, len, token, strlen(token), opts->section, out, err)) !=
-        CORRAL_OK)
+    if ((st = claims_append_token(out, token, strlen(token), opts->section, err)) != CORRAL_OK)
         goto fail;
     free(json);
     json_decref(root);
@@ -395,6 +400,7 @@ corral_status_t corral_claims_sign_module(const uint8_t *wasm, size_t len,
 nomem:
     st = corral_err_set(err, CORRAL_ERR_NOMEM, "out of memory building claims");
 fail:
+    out->len = before;
     free(json);
     json_decref(w);
     json_decref(root);

@@ -23,4 +23,14 @@ corral_status_t claims_b64url_decode(const char *s, size_t n, corral_buf_t *out)
 #define CLAIMS_SECTION_JWT           "jwt"
 #define CLAIMS_SECTION_WASMCLOUD_JWT "wasmcloud_jwt"
 
+/* corral_claims_strip, but every kept section is rewritten with its size as
+ * the shortest LEB128 (payloads unchanged), as wascap does when it strips. */
+corral_status_t claims_strip_normalized(const uint8_t *wasm, size_t len, corral_buf_t *out,
+                                        corral_err_t *err);
+
+/* Appends one custom section holding the token to out (out unchanged on
+ * failure). */
+corral_status_t claims_append_token(corral_buf_t *out, const char *token, size_t token_len,
+                                    corral_claims_section_name_t section, corral_err_t *err);
+
 #endif

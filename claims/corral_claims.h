@@ -103,6 +103,16 @@ corral_status_t corral_nkey_generate(corral_nkey_type_t type, corral_nkey_t *out
 corral_status_t corral_nkey_from_seed(const char *text, corral_nkey_type_t expect,
                                       corral_nkey_t *out, corral_err_t *err);
 
+/* Loads a seed given either as seed text or as the path of a file holding
+ * it (as `wash` writes .nk files; surrounding whitespace is ignored). An
+ * argument that starts with 'S' and contains no '/' or '.' is taken as seed
+ * text, anything else as a path. The file's bytes are wiped after use.
+ * Errors: those of corral_nkey_from_seed (the message says which file),
+ * CORRAL_ERR_NOT_FOUND / CORRAL_ERR_IO for an unreadable file,
+ * CORRAL_ERR_TOO_LARGE for a file above 4 KiB. */
+corral_status_t corral_nkey_load(const char *seed_or_path, corral_nkey_type_t expect,
+                                 corral_nkey_t *out, corral_err_t *err);
+
 /* Decodes public key text (56 characters) into out (has_seed = 0).
  * Errors as for corral_nkey_from_seed: CORRAL_ERR_KEY_LENGTH,
  * CORRAL_ERR_KEY_ALPHABET, CORRAL_ERR_KEY_CHECKSUM, CORRAL_ERR_KEY_TYPE (an
@@ -321,14 +331,18 @@ typedef struct corral_claims_sign_opts {
 } corral_claims_sign_opts_t;
 
 /* Signs a module: strips any existing token sections, hashes, builds the
- * claims (fresh jti, iss = issuer's account key, sub = subject's module key,
- * wascap_revision 3), signs with the issuer's seed and appends one custom
- * section. The signed module is appended to out; *token_out (optional, may be
- * NULL) receives the token (free with corral_free). Errors:
- * CORRAL_ERR_INVALID_ARG (no name), CORRAL_ERR_KEY_TYPE (issuer not an
- * account key with a seed, subject not a module key), CORRAL_ERR_KEY_SEED
- * (issuer has no seed), CORRAL_ERR_NOT_WASM, CORRAL_ERR_SECTION_MALFORMED,
- * CORRAL_ERR_NOMEM. On failure out keeps what it had. */
+ * claims (fresh jti, iat, iss = issuer's account key, sub = subject's module
+ * key, wascap{...}, wascap_revision 3), signs them with the issuer's seed and
+ * appends one custom section at the end. Every other section keeps its
+ * payload byte for byte; a section size written in a padded (longer than
+ * needed) LEB128 form is rewritten in its shortest form, as wasmCloud's tools
+ * do, so the hash is the one they compute too. The signed module is appended
+ * to out; *token_out (optional, may be NULL) receives the token (free with
+ * corral_free). The keys are only read. Errors: CORRAL_ERR_INVALID_ARG (no
+ * name; a string that is not UTF-8), CORRAL_ERR_KEY_TYPE (issuer not an
+ * account key, subject not a module key), CORRAL_ERR_KEY_SEED (issuer has no
+ * seed), CORRAL_ERR_NOT_WASM, CORRAL_ERR_SECTION_MALFORMED, CORRAL_ERR_NOMEM.
+ * On failure out keeps what it had. */
 corral_status_t corral_claims_sign_module(const uint8_t *wasm, size_t len,
                                           const corral_claims_sign_opts_t *opts,
                                           const corral_nkey_t *issuer,

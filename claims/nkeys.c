@@ -280,3 +280,27 @@ void corral_nkey_wipe(corral_nkey_t *k) {
 void corral_nkey_wipe_text(char *text, size_t n) {
     if (text) sodium_memzero(text, n);
 }
+
+corral_status_t corral_nkey_load(const char *arg, corral_nkey_type_t expect, corral_nkey_t *out,
+                                 corral_err_t *err) {
+    corral_buf_t b = CORRAL_BUF_INIT;
+    corral_status_t st;
+    memset(out, 0, sizeof *out);
+    if (!arg || !*arg) return corral_err_set(err, CORRAL_ERR_INVALID_ARG, "no key given");
+    if (arg[0] == 'S' && !strchr(arg, '/') && !strchr(arg, '.'))
+        return corral_nkey_from_seed(arg, expect, out, err);
+    if ((st = corral_file_read(arg, 4096, &b, err)) != CORRAL_OK) {
+        if (b.data) sodium_memzero(b.data, b.len);
+        corral_buf_free(&b);
+        return corral_err_wrap(err, "cannot read key file");
+    }
+    char *s = (char *)b.data, *e = s + b.len;
+    while (s < e && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) s++;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n')) e--;
+    *e = '\0';
+    st = corral_nkey_from_seed(s, expect, out, err);
+    if (st != CORRAL_OK) corral_err_wrap(err, "key file '%s'", arg);
+    sodium_memzero(b.data, b.len);
+    corral_buf_free(&b);
+    return st;
+}

@@ -133,11 +133,16 @@ corral_status_t corral_claims_find_token(const uint8_t *wasm, size_t len, const 
     return CORRAL_OK;
 }
 
-/* Calls fn on every byte range of the module that is not a token section. */
+/* Calls fn on every byte range of the module that is not a token section.
+ * With `normalize`, each kept section is re-emitted with its size as the
+ * shortest LEB128 (what wasmCloud's wascap does when it strips a module), so
+ * padded sizes from some linkers hash the same here and there. */
 typedef corral_status_t (*range_fn)(void *user, const uint8_t *p, size_t n);
 
-static corral_status_t for_each_kept(const uint8_t *wasm, size_t len, range_fn fn, void *user,
-                                     corral_err_t *err) {
+static void put_u32(uint8_t *p, size_t *n, uint32_t v);
+
+static corral_status_t for_each_kept(const uint8_t *wasm, size_t len, int normalize, range_fn fn,
+                                     void *user, corral_err_t *err) {
     corral_claims_scan_t s;
     corral_claims_section_t sec;
     int more;
@@ -150,16 +155,26 @@ static corral_status_t for_each_kept(const uint8_t *wasm, size_t len, range_fn f
     }
     corral_claims_scan_init(&s, wasm, len, NULL);
     size_t run = 0; /* start of the current run of kept bytes */
+    if (normalize && (st = fn(user, wasm, 8)) != CORRAL_OK) return corral_err_set(err, st, NULL);
     for (;;) {
         corral_claims_scan_next(&s, &sec, &more, NULL);
         if (!more) break;
-        if (corral_claims_section_is_token(&sec)) {
+        if (normalize) {
+            if (corral_claims_section_is_token(&sec)) continue;
+            uint8_t hdr[6];
+            size_t h = 0;
+            hdr[h++] = sec.id;
+            put_u32(hdr, &h, (uint32_t)(sec.end - sec.content));
+            if ((st = fn(user, hdr, h)) != CORRAL_OK ||
+                (st = fn(user, wasm + sec.content, sec.end - sec.content)) != CORRAL_OK)
+                return corral_err_set(err, st, NULL);
+        } else if (corral_claims_section_is_token(&sec)) {
             if (sec.start > run && (st = fn(user, wasm + run, sec.start - run)) != CORRAL_OK)
                 return corral_err_set(err, st, NULL);
             run = sec.end;
         }
     }
-    if (len > run && (st = fn(user, wasm + run, len - run)) != CORRAL_OK)
+    if (!normalize && len > run && (st = fn(user, wasm + run, len - run)) != CORRAL_OK)
         return corral_err_set(err, st, NULL);
     return CORRAL_OK;
 }
@@ -178,7 +193,7 @@ corral_status_t corral_claims_module_hash(const uint8_t *wasm, size_t len, char 
     if (claims_sodium_init() != 0)
         return corral_err_set(err, CORRAL_ERR_INTERNAL, "libsodium failed to initialise");
     crypto_hash_sha256_init(&h);
-    corral_status_t st = for_each_kept(wasm, len, hash_range, &h, err);
+    corral_status_t st = for_each_kept(wasm, len, 0, hash_range, &h, err);
     if (st != CORRAL_OK) return st;
     crypto_hash_sha256_final(&h, digest);
     for (int i = 0; i < 32; i++) {
@@ -193,12 +208,23 @@ static corral_status_t buf_range(void *user, const uint8_t *p, size_t n) {
     return corral_buf_append((corral_buf_t *)user, p, n);
 }
 
+static corral_status_t strip(const uint8_t *wasm, size_t len, int normalize, corral_buf_t *out,
+                             corral_err_t *err) {
+    size_t before = out->len;
+    corral_status_t st = for_each_kept(wasm, len, normalize, buf_range, out, err);
+    if (st != CORRAL_OK) out->len = before;
+    if (st == CORRAL_ERR_NOMEM) corral_err_set(err, st, "out of memory copying the module");
+    return st;
+}
+
 corral_status_t corral_claims_strip(const uint8_t *wasm, size_t len, corral_buf_t *out,
                                     corral_err_t *err) {
-    size_t before = out->len;
-    corral_status_t st = for_each_kept(wasm, len, buf_range, out, err);
-    if (st != CORRAL_OK) out->len = before;
-    return st;
+    return strip(wasm, len, 0, out, err);
+}
+
+corral_status_t claims_strip_normalized(const uint8_t *wasm, size_t len, corral_buf_t *out,
+                                        corral_err_t *err) {
+    return strip(wasm, len, 1, out, err);
 }
 
 static void put_u32(uint8_t *p, size_t *n, uint32_t v) {
@@ -209,12 +235,11 @@ static void put_u32(uint8_t *p, size_t *n, uint32_t v) {
     } while (v);
 }
 
-corral_status_t corral_claims_embed(const uint8_t *wasm, size_t len, const char *token,
-                                    size_t token_len, corral_claims_section_name_t section,
-                                    corral_buf_t *out, corral_err_t *err) {
+corral_status_t claims_append_token(corral_buf_t *out, const char *token, size_t token_len,
+                                   corral_claims_section_name_t section, corral_err_t *err) {
     const char *name = section == CORRAL_CLAIMS_SECTION_WASMCLOUD_JWT ? CLAIMS_SECTION_WASMCLOUD_JWT
                                                                      : CLAIMS_SECTION_JWT;
-    size_t name_len = strlen(name), before = out->len;
+    size_t name_len = strlen(name);
     uint8_t hdr[16], nl[8];
     size_t h = 0, l = 0;
     if (token_len > UINT32_MAX - 32)
@@ -222,15 +247,23 @@ corral_status_t corral_claims_embed(const uint8_t *wasm, size_t len, const char 
     put_u32(nl, &l, (uint32_t)name_len);
     hdr[h++] = 0;
     put_u32(hdr, &h, (uint32_t)(l + name_len + token_len));
-    corral_status_t st = corral_claims_strip(wasm, len, out, err);
-    if (st != CORRAL_OK) return st;
-    if ((st = corral_buf_reserve(out, h + l + name_len + token_len)) != CORRAL_OK) {
-        out->len = before;
-        return corral_err_set(err, st, "out of memory appending the token section");
-    }
+    if (corral_buf_reserve(out, h + l + name_len + token_len) != CORRAL_OK)
+        return corral_err_set(err, CORRAL_ERR_NOMEM, "out of memory appending the token section");
     corral_buf_append(out, hdr, h);
     corral_buf_append(out, nl, l);
     corral_buf_append(out, name, name_len);
     corral_buf_append(out, token, token_len);
     return CORRAL_OK;
+}
+
+corral_status_t corral_claims_embed(const uint8_t *wasm, size_t len, const char *token,
+                                    size_t token_len, corral_claims_section_name_t section,
+                                    corral_buf_t *out, corral_err_t *err) {
+    size_t before = out->len;
+    if (token_len > UINT32_MAX - 32)
+        return corral_err_set(err, CORRAL_ERR_TOO_LARGE, "token of %zu bytes is too large", token_len);
+    corral_status_t st = corral_claims_strip(wasm, len, out, err);
+    if (st != CORRAL_OK) return st;
+    if ((st = claims_append_token(out, token, token_len, section, err)) != CORRAL_OK) out->len = before;
+    return st;
 }

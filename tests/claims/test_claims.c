@@ -885,10 +885,101 @@ TEST(alloc_failure_sign_and_verify) {
     fixture_deinit(&f);
 }
 
+
+/* ---- interoperability: tokens written by wasmCloud's tools ---------------------------- */
+
+/* An actor token from wasmCloud's own tests (Echo, 2022, no wascap_revision)
+ * and one written by a newer wash (wascap_revision 3). */
+static const char echo_token[] =
+    "eyJ0eXAiOiJqd3QiLCJhbGciOiJFZDI1NTE5In0.eyJqdGkiOiJTakI1Zm05NzRTanU5V01nVFVjaHNiIiwiaWF0Ijox"
+    "NjQ0ODQzNzQzLCJpc3MiOiJBQ09KSk42V1VQNE9ERDc1WEVCS0tUQ0NVSkpDWTVaS1E1NlhWS1lLNEJFSldHVkFPT1FI"
+    "Wk1DVyIsInN1YiI6Ik1CQ0ZPUE02SlcyQVBKTFhKRDNaNU80Q043Q1BZSjJCNEZUS0xKVVI1WVI1TUlUSVU3SEQzV0Q1"
+    "Iiwid2FzY2FwIjp7Im5hbWUiOiJFY2hvIiwiaGFzaCI6IjRDRUM2NzNBN0RDQ0VBNkE0MTY1QkIxOTU4MzJDNzkzNjQ3"
+    "MUNGN0FCNDUwMUY4MzdGOEQ2NzlGNDQwMEJDOTciLCJ0YWdzIjpbXSwiY2FwcyI6WyJ3YXNtY2xvdWQ6aHR0cHNlcnZl"
+    "ciJdLCJyZXYiOjQsInZlciI6IjAuMy40IiwicHJvdiI6ZmFsc2V9fQ.ZWyD6VQqzaYM1beD2x9Fdw4o_Bavy3ZG703Eg4c"
+    "jhyJwUKLDUiVPVhqHFE6IXdV4cW6j93YbMT6VGq5iBDWmAg";
+static const char hello_token[] =
+    "eyJ0eXAiOiJqd3QiLCJhbGciOiJFZDI1NTE5In0.eyJqdGkiOiJxdmVOakZjcW51dWhQaVJUMkU1YWJXIiwiaWF0Ijox"
+    "NzIxODM0ODg5LCJpc3MiOiJBQk9HQjRXNURPWDNVTzNSVldXUUdZU01WWEhSUFFZWFZaUDVVNFZGTUpEQ1lDV0FSN1M1"
+    "Q1lNTyIsInN1YiI6Ik1DNUNDNFVENUxQRFo0QzdaTkFFQTRPWlEzQkVGTFNWUTc0MlczVEVUM09OS1M0RFJCVk5NNUlD"
+    "Iiwid2FzY2FwIjp7Im5hbWUiOiJodHRwLWhlbGxvLXdvcmxkIiwiaGFzaCI6IkNFOTAxOTJDOTlDMEIyQzYwOEIyRTJD"
+    "QjYxOUE5MjUxRkI2ODE4NTZDMTU2ODFCMUJDRDYyRUVEQTJENTEyOEUiLCJ0YWdzIjpbIndhc21jbG91ZC5jb20vZXhw"
+    "ZXJpbWVudGFsIl0sInJldiI6MCwidmVyIjoiMC4xLjAiLCJwcm92IjpmYWxzZX0sIndhc2NhcF9yZXZpc2lvbiI6M30.8a"
+    "wbkvrBnRKLpz88s7GXYCW0onpKf_nNfsj7pXhCyvq8pm4y2IotrIPCdBvWqDvDouX4VAM6DQQUHuI-VdKYAA";
+
+TEST(wasmcloud_tokens_verify) {
+    corral_err_t e;
+    corral_claims_token_t *t = NULL;
+    corral_claims_token_opts_t o = {0};
+    o.now = 1800000000;
+    CHECK_EQ_INT(corral_claims_token_verify(echo_token, strlen(echo_token), &o, &t, &e), CORRAL_OK);
+    if (t) CHECK_EQ_STR(t->iss, "ACOJJN6WUP4ODD75XEBKKTCCUJJCY5ZKQ56XVKYK4BEJWGVAOOQHZMCW");
+    corral_claims_token_free(t);
+    CHECK_EQ_INT(corral_claims_token_verify(hello_token, strlen(hello_token), &o, NULL, &e), CORRAL_OK);
+
+    corral_claims_t *c = NULL;
+    REQUIRE(corral_claims_parse_token(echo_token, strlen(echo_token), &c, &e) == CORRAL_OK);
+    CHECK_EQ_STR(c->sub, "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5");
+    CHECK_EQ_STR(c->name, "Echo");
+    CHECK_EQ_INT(c->rev, 4);
+    CHECK_EQ_STR(c->ver, "0.3.4");
+    CHECK_EQ_INT(c->ncaps, 1);
+    CHECK_EQ_INT(c->wascap_revision, 0);
+    CHECK_EQ_INT(corral_claims_check_cap(c, "wasmcloud:keyvalue", &e), CORRAL_ERR_CAP_NOT_CLAIMED);
+    CHECK_EQ_STR(e.msg, "actor MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5 (Echo) may "
+                        "not use wasmcloud:keyvalue: its claims list only wasmcloud:httpserver");
+    corral_claims_free(c);
+    REQUIRE(corral_claims_parse_token(hello_token, strlen(hello_token), &c, &e) == CORRAL_OK);
+    CHECK_EQ_INT(c->wascap_revision, 3);
+    CHECK_EQ_INT(c->ncaps, 0);
+    CHECK_EQ_INT(c->ntags, 1);
+    corral_claims_free(c);
+
+    /* In a module other than the one it was made for, such a token passes the
+     * header, issuer, signature and subject stages and stops at the hash. */
+    corral_buf_t m = CORRAL_BUF_INIT;
+    REQUIRE(corral_claims_embed(base_module, sizeof base_module, echo_token, strlen(echo_token),
+                                CORRAL_CLAIMS_SECTION_WASMCLOUD_JWT, &m, &e) == CORRAL_OK);
+    CHECK_EQ_INT(verify_at(&m, 0, &e), CORRAL_ERR_HASH_MISMATCH);
+    CHECK_CONTAINS(e.msg, "4CEC673A7DCCEA6A4165BB195832C7936471CF7AB4501F837F8D679F4400BC97");
+    corral_buf_free(&m);
+}
+
+TEST(padded_section_sizes_are_normalized_when_signing) {
+    /* base_module with the type section's size padded to 5 bytes */
+    uint8_t padded[sizeof base_module + 4];
+    memcpy(padded, base_module, 9);
+    memcpy(padded + 9, "\x85\x80\x80\x80\x00", 5);
+    memcpy(padded + 14, base_module + 10, sizeof base_module - 10);
+    corral_err_t e;
+    char h_padded[65], h_min[65];
+    REQUIRE(corral_claims_module_hash(padded, sizeof padded, h_padded, &e) == CORRAL_OK);
+    REQUIRE(corral_claims_module_hash(base_module, sizeof base_module, h_min, &e) == CORRAL_OK);
+    CHECK(strcmp(h_padded, h_min) != 0); /* the hash covers the bytes as they are */
+    fixture_t f;
+    REQUIRE(fixture_init(&f) == 0);
+    REQUIRE(fixture_sign(&f, padded, sizeof padded, 0, 0, CORRAL_CLAIMS_SECTION_JWT) == CORRAL_OK);
+    /* the signed module is the shortest form plus the token, and verifies */
+    CHECK(memcmp(f.signed_mod.data, base_module, sizeof base_module) == 0);
+    CHECK_EQ_INT(verify_at(&f.signed_mod, 0, &e), CORRAL_OK);
+    corral_claims_t *c = NULL;
+    REQUIRE(corral_claims_read_module(f.signed_mod.data, f.signed_mod.len, &c, &e) == CORRAL_OK);
+    CHECK_EQ_STR(c->hash, h_min);
+    corral_claims_free(c);
+    /* embedding alone keeps every byte */
+    corral_buf_t m = CORRAL_BUF_INIT;
+    REQUIRE(corral_claims_embed(padded, sizeof padded, "a.b.c", 5, CORRAL_CLAIMS_SECTION_JWT, &m, &e) ==
+            CORRAL_OK);
+    CHECK(memcmp(m.data, padded, sizeof padded) == 0);
+    corral_buf_free(&m);
+    fixture_deinit(&f);
+}
+
 TEST_MAIN(TEST_ENTRY(crc16_check_value), TEST_ENTRY(reference_vector),
           TEST_ENTRY(every_key_type_round_trips), TEST_ENTRY(key_rejections),
           TEST_ENTRY(section_scanner), TEST_ENTRY(malformed_modules),
           TEST_ENTRY(sign_inspect_verify_round_trip), TEST_ENTRY(resign_replaces_token),
           TEST_ENTRY(tamper_matrix), TEST_ENTRY(capability_and_update_checks),
           TEST_ENTRY(sign_rejects_bad_keys), TEST_ENTRY(general_token), TEST_ENTRY(base64url_strict),
-          TEST_ENTRY(alloc_failure_sign_and_verify))
+          TEST_ENTRY(alloc_failure_sign_and_verify), TEST_ENTRY(wasmcloud_tokens_verify),
+          TEST_ENTRY(padded_section_sizes_are_normalized_when_signing))
