@@ -106,7 +106,9 @@ corral_status_t corral_nkey_from_seed(const char *text, corral_nkey_type_t expec
 /* Loads a seed given either as seed text or as the path of a file holding
  * it (as `wash` writes .nk files; surrounding whitespace is ignored). An
  * argument that starts with 'S' and contains no '/' or '.' is taken as seed
- * text, anything else as a path. The file's bytes are wiped after use.
+ * text, anything else as a path (when no such file exists and the argument is
+ * all base32 characters, it is judged as seed text, so a public key given by
+ * mistake gets CORRAL_ERR_KEY_SEED). The file's bytes are wiped after use.
  * Errors: those of corral_nkey_from_seed (the message says which file),
  * CORRAL_ERR_NOT_FOUND / CORRAL_ERR_IO for an unreadable file,
  * CORRAL_ERR_TOO_LARGE for a file above 4 KiB. */

@@ -292,6 +292,10 @@ corral_status_t corral_nkey_load(const char *arg, corral_nkey_type_t expect, cor
     if ((st = corral_file_read(arg, 4096, &b, err)) != CORRAL_OK) {
         if (b.data) sodium_memzero(b.data, b.len);
         corral_buf_free(&b);
+        /* No such file, but it reads like key text (a public key, say): say
+         * what is wrong with it as a key rather than as a path. */
+        if (st == CORRAL_ERR_NOT_FOUND && strspn(arg, b32_alphabet) == strlen(arg))
+            return corral_nkey_from_seed(arg, expect, out, err);
         return corral_err_wrap(err, "cannot read key file");
     }
     char *s = (char *)b.data, *e = s + b.len;
