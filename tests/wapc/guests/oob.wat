@@ -20,7 +20,7 @@
     (call $req (i32.const 0) (i32.const 100))
     (local.set $c (i32.load8_u (i32.const 100)))
     (if (i32.eq (local.get $c) (i32.const 0))
-      (then (call $req (i32.const 65535) (i32.const 100))))
+      (then (call $req (i32.const 65536) (i32.const 100))))
     (if (i32.eq (local.get $c) (i32.const 1))
       (then (call $resp (i32.const 65530) (i32.const 10))))
     (if (i32.eq (local.get $c) (i32.const 2))
