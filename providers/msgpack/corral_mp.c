@@ -13,14 +13,25 @@ static uint64_t be(const uint8_t *p, int n) {
     return v;
 }
 
+/* Deepest nesting accepted; msgpack-c's own parser stack is 32 deep and
+ * reports overflow as "out of memory", so refuse deeper input here first. */
+#define MP_MAX_DEPTH 24
+
 /* Walks the whole encoding without allocating: every declared length must
  * fit in what remains (each element of a container takes at least one byte),
  * so msgpack-c never sizes an allocation from an unchecked header. Returns
- * the number of bytes the first object spans, or 0 when it does not fit. */
+ * the number of bytes the first object spans, 0 when it does not fit, or
+ * (size_t)-1 when it nests deeper than MP_MAX_DEPTH. */
 static size_t prescan(const uint8_t *p, size_t len) {
     size_t off = 0;
-    uint64_t pending = 1; /* objects still to read */
-    while (pending > 0) {
+    uint64_t left[MP_MAX_DEPTH + 1]; /* objects still to read at each depth */
+    int depth = 0;
+    left[0] = 1;
+    while (depth >= 0) {
+        if (left[depth] == 0) {
+            depth--;
+            continue;
+        }
         if (off >= len) return 0;
         uint8_t b = p[off++];
         uint64_t skip = 0, items = 0;
@@ -77,9 +88,12 @@ static size_t prescan(const uint8_t *p, size_t len) {
         }
         if (skip > len - off) return 0;
         off += (size_t)skip;
-        pending--;
+        left[depth]--;
         if (items > len - off) return 0;
-        pending += items;
+        if (items) {
+            if (depth == MP_MAX_DEPTH) return (size_t)-1;
+            left[++depth] = items;
+        }
     }
     return off;
 }
@@ -92,6 +106,9 @@ corral_status_t corral_mp_doc_parse(corral_mp_doc_t *doc, const char *what, cons
         return corral_err_set(err, CORRAL_ERR_PARSE, "%s: request is empty (expected a msgpack map)",
                               what);
     size_t span = prescan(data, len);
+    if (span == (size_t)-1)
+        return corral_err_set(err, CORRAL_ERR_PARSE,
+                              "%s: request nests deeper than %d levels", what, MP_MAX_DEPTH);
     if (span == 0)
         return corral_err_set(err, CORRAL_ERR_PARSE,
                               "%s: request is truncated or malformed msgpack (%zu bytes)", what, len);
