@@ -189,7 +189,7 @@ typedef struct corral_claims_token {
 
 /* Options for corral_claims_token_verify. Zero-initialise. */
 typedef struct corral_claims_token_opts {
-    corral_nkey_type_t issuer_type;       /* e.g. CORRAL_NKEY_CLUSTER; ACCOUNT when 0 */
+    corral_nkey_type_t issuer_type;       /* e.g. CORRAL_NKEY_CLUSTER; 0 is ACCOUNT */
     const char *const *allowed_issuers;   /* NULL / 0 = any issuer of that type */
     size_t n_allowed_issuers;
     int64_t now;                          /* seconds since the epoch; 0 = wall clock */

@@ -85,6 +85,13 @@ static int strlist_add(strlist_t *l, const char *s) {
     return 0;
 }
 
+/* A seed given on the command line is erased from argv once read, so it does
+ * not linger in the process's memory (or its /proc cmdline). */
+static void wipe_seed_arg(char *arg) {
+    if (arg[0] == 'S' && !strchr(arg, '/') && !strchr(arg, '.'))
+        corral_nkey_wipe_text(arg, strlen(arg));
+}
+
 static int claims_sign(int argc, char **argv) {
     enum { OPT_SECTION = 1000 };
     static const struct option opts[] = {
@@ -97,7 +104,8 @@ static int claims_sign(int argc, char **argv) {
         {"section", required_argument, NULL, OPT_SECTION},
         {"output", required_argument, NULL, 'o'},   {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    const char *issuer_arg = NULL, *subject_arg = NULL, *out_path = NULL;
+    char *issuer_arg = NULL, *subject_arg = NULL; /* writable: seeds are wiped */
+    const char *out_path = NULL;
     strlist_t caps = {0}, tags = {0};
     corral_claims_sign_opts_t so = {0};
     int64_t exp_days = -1, nbf_days = -1;
@@ -169,13 +177,17 @@ static int claims_sign(int argc, char **argv) {
                          in_path);
         goto done;
     }
-    if ((st = corral_nkey_load(issuer_arg, CORRAL_NKEY_ACCOUNT, &issuer, &err)) != CORRAL_OK) {
+    st = corral_nkey_load(issuer_arg, CORRAL_NKEY_ACCOUNT, &issuer, &err);
+    wipe_seed_arg(issuer_arg);
+    if (st != CORRAL_OK) {
         corral_err_wrap(&err, "--issuer");
         rc = fail(st, &err);
         goto done;
     }
     if (subject_arg) {
-        if ((st = corral_nkey_load(subject_arg, CORRAL_NKEY_MODULE, &subject, &err)) != CORRAL_OK) {
+        st = corral_nkey_load(subject_arg, CORRAL_NKEY_MODULE, &subject, &err);
+        wipe_seed_arg(subject_arg);
+        if (st != CORRAL_OK) {
             corral_err_wrap(&err, "--subject");
             rc = fail(st, &err);
             goto done;

@@ -89,6 +89,9 @@ static int keys_get(int argc, char **argv) {
     corral_nkey_t k;
     corral_err_t err;
     corral_status_t st = corral_nkey_load(argv[optind], CORRAL_NKEY_ANY, &k, &err);
+    /* Erase a seed given as text from argv now that it is read. */
+    if (argv[optind][0] == 'S' && !strchr(argv[optind], '/') && !strchr(argv[optind], '.'))
+        corral_nkey_wipe_text(argv[optind], strlen(argv[optind]));
     if (st != CORRAL_OK) {
         corral_cli_error("%s", corral_err_msg(&err));
         return corral_cli_exit_for(st);
