@@ -33,7 +33,13 @@ int corral_cli_exit_for(corral_status_t st);
     X(keys, "make keys and read public keys from seeds")                                           \
     X(claims, "sign, inspect and verify actor modules")                                            \
     X(spectest, "run WebAssembly core spec test scripts against the engine")                       \
-    X(wasm, "run or validate a plain WebAssembly module")
+    X(wasm, "run or validate a plain WebAssembly module")                                          \
+    X(up, "run a host in the foreground, applying a manifest")                                     \
+    X(get, "show a running host's inventory")                                                      \
+    X(start, "start an actor or a provider on a running host")                                     \
+    X(stop, "stop an actor, a provider or the host")                                               \
+    X(update, "live-update a running actor to a new revision")                                     \
+    X(link, "link or unlink an actor and a capability provider")
 
 #define CORRAL_CLI_DECLARE_(name, summary) int corral_cli_##name(int argc, char **argv);
 CORRAL_CLI_COMMANDS(CORRAL_CLI_DECLARE_)

@@ -1,0 +1,323 @@
+/*
+ * cmd_up.c - `corral up [manifest.yaml]`: runs a host in the foreground.
+ * Parses the manifest first (a mistake is reported with file, line and key
+ * before anything starts), then starts the host (corral_host.h) and its
+ * control socket, applies the manifest (actors, then providers, then links),
+ * and waits for SIGINT / SIGTERM or `corral stop host`; then drains and
+ * stops cleanly and exits 0.
+ */
+#include "cli.h"
+
+#ifndef CORRAL_HAVE_HOST
+/* A build without the host module (host/ not built yet) still links. */
+int corral_cli_up(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    corral_cli_error("this corral was built without the host module: 'up' is unavailable");
+    return CORRAL_EXIT_INTERNAL;
+}
+#else
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "corral_host.h"
+#include "manifest.h"
+#ifdef CORRAL_HAVE_HTTP_PROVIDER
+#include "corral_provider_http.h"
+#endif
+
+static void up_usage(FILE *out) {
+    fprintf(out,
+            "usage: corral up [manifest.yaml] [options]\n\n"
+            "Runs a host in the foreground: starts it, opens its control socket\n"
+            "(<run dir>/control.sock), applies the manifest (docs/manifest.md: actors,\n"
+            "capability providers, links; ${NAME} is taken from the environment), logs to\n"
+            "stderr, and runs until SIGINT or SIGTERM (or 'corral stop host'); then it\n"
+            "drains calls in flight, stops everything and exits 0. A second SIGINT exits\n"
+            "at once.\n\n"
+            "  --run-dir D        where the control socket lives (default\n"
+            "                     $XDG_RUNTIME_DIR/corral, else /tmp/corral-<uid>)\n"
+            "  --data-dir D       where providers keep files, e.g. SQLite databases (default\n"
+            "                     $XDG_DATA_HOME/corral, else ~/.local/share/corral)\n"
+            "  --log-format F     text (default) or json (one object per line)\n"
+            "  --log-level L      error, warn, info (default), debug or trace\n"
+            "  --allow-unsigned   accept actor modules without a claims token\n"
+            "  --workers N        worker threads for provider -> actor calls (default: one\n"
+            "                     per core)\n"
+            "  --label K=V        a host label (repeatable; adds to the manifest's labels)\n\n"
+            "exit codes: 0 stopped cleanly, 1 the host or the manifest's actors, providers\n"
+            "            or links failed to start, 2 usage error, 3 the manifest is missing\n"
+            "            or malformed, 4 internal error\n");
+}
+
+static corral_host_t *volatile g_host;
+static volatile sig_atomic_t g_signals;
+
+static void on_signal(int sig) {
+    (void)sig;
+    if (++g_signals > 1 && sig == SIGINT) _exit(130);
+    if (g_host) corral_host_request_stop(g_host);
+}
+
+/* Builds a borrowed corral_host_kv_t view of manifest pairs. */
+static corral_host_kv_t *kv_view(const corral_manifest_kv_t *kv, size_t n) {
+    corral_host_kv_t *v = corral_calloc(n ? n : 1, sizeof *v);
+    if (!v) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        v[i].key = kv[i].key;
+        v[i].value = kv[i].value;
+    }
+    return v;
+}
+
+static const char *kv_get(const corral_manifest_kv_t *kv, size_t n, const char *key) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(kv[i].key, key) == 0) return kv[i].value;
+    return NULL;
+}
+
+/* Starts what the manifest lists. On failure err names file, line and item. */
+static corral_status_t apply_manifest(corral_host_t *host, const corral_manifest_t *m,
+                                      int allow_unsigned, corral_err_t *err) {
+    corral_status_t st;
+    for (size_t i = 0; i < m->n_actors; i++) {
+        const corral_manifest_actor_t *a = &m->actors[i];
+        corral_host_actor_opts_t o;
+        memset(&o, 0, sizeof o);
+        o.allow_unsigned = allow_unsigned;
+        o.limits.max_instances = a->max_instances;
+        o.limits.deadline_ms = a->deadline_ms;
+        o.limits.fuel = a->fuel;
+        o.limits.max_pages = a->max_pages;
+        corral_host_actor_info_t info;
+        if ((st = corral_host_actor_start_file(host, a->path, &o, &info, err)) != CORRAL_OK)
+            return corral_err_wrap(err, "%s:%u: actors[%zu]", m->file, a->line, i);
+        corral_log(CORRAL_LOG_INFO, "up", "actor %s (%s, rev %lld) started from %s", info.key,
+                   info.name[0] ? info.name : "unsigned", (long long)info.rev, a->path);
+    }
+    for (size_t i = 0; i < m->n_providers; i++) {
+        const corral_manifest_provider_t *p = &m->providers[i];
+        corral_host_kv_t *vals = kv_view(p->values, p->n_values);
+        if (!vals) return corral_err_set(err, CORRAL_ERR_NOMEM, "out of memory");
+        corral_host_provider_opts_t o;
+        memset(&o, 0, sizeof o);
+        o.kind = p->kind;
+        o.path = p->path;
+        o.link_name = p->link_name;
+        o.values = vals;
+        o.nvalues = p->n_values;
+        corral_host_provider_info_t info;
+        st = corral_host_provider_start(host, &o, &info, err);
+        corral_free(vals);
+        if (st != CORRAL_OK)
+            return corral_err_wrap(err, "%s:%u: capabilities[%zu] (%s)", m->file, p->line, i,
+                                   p->kind ? p->kind : p->path);
+        corral_log(CORRAL_LOG_INFO, "up", "provider %s (%s, %s, link name %s) started", info.key,
+                   info.name, info.contract_id, info.link_name);
+    }
+    for (size_t i = 0; i < m->n_links; i++) {
+        const corral_manifest_link_t *l = &m->links[i];
+        corral_host_kv_t *vals = kv_view(l->values, l->n_values);
+        if (!vals) return corral_err_set(err, CORRAL_ERR_NOMEM, "out of memory");
+        st = corral_host_link_put(host, l->actor, l->contract_id, l->link_name, vals, l->n_values,
+                                  err);
+        corral_free(vals);
+        if (st != CORRAL_OK)
+            return corral_err_wrap(err, "%s:%u: links[%zu] (%s -> %s)", m->file, l->line, i,
+                                   l->actor, l->contract_id);
+        corral_log(CORRAL_LOG_INFO, "up", "linked %s -> %s (link name %s)", l->actor,
+                   l->contract_id, l->link_name);
+        const char *port = kv_get(l->values, l->n_values, "PORT");
+        if (port && (strcmp(l->contract_id, "wasmcloud:httpserver") == 0 ||
+                     strcmp(l->contract_id, "wascc:http_server") == 0)) {
+            const char *bind = kv_get(l->values, l->n_values, "BIND");
+            corral_log(CORRAL_LOG_INFO, "up", "%s serves HTTP on http://%s:%s/", l->actor,
+                       bind && strcmp(bind, "0.0.0.0") != 0 ? bind : "127.0.0.1", port);
+        }
+    }
+    return CORRAL_OK;
+}
+
+static int add_label(corral_host_kv_t **labels, size_t *n, const char *kv) {
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv) {
+        corral_cli_error("--label '%s' must look like KEY=VALUE", kv);
+        return CORRAL_EXIT_USAGE;
+    }
+    corral_host_kv_t *grown = corral_realloc(*labels, (*n + 1) * sizeof **labels);
+    if (!grown) {
+        corral_cli_error("out of memory");
+        return CORRAL_EXIT_INTERNAL;
+    }
+    *labels = grown;
+    grown[*n].key = corral_strndup(kv, (size_t)(eq - kv));
+    grown[*n].value = eq + 1;
+    if (!grown[*n].key) {
+        corral_cli_error("out of memory");
+        return CORRAL_EXIT_INTERNAL;
+    }
+    (*n)++;
+    return CORRAL_EXIT_OK;
+}
+
+int corral_cli_up(int argc, char **argv) {
+    static const struct option opts[] = {{"run-dir", required_argument, NULL, 'R'},
+                                         {"data-dir", required_argument, NULL, 'D'},
+                                         {"log-format", required_argument, NULL, 'F'},
+                                         {"log-level", required_argument, NULL, 'L'},
+                                         {"allow-unsigned", no_argument, NULL, 'U'},
+                                         {"workers", required_argument, NULL, 'w'},
+                                         {"label", required_argument, NULL, 'l'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *run_dir = NULL, *data_dir = NULL;
+    corral_log_format_t fmt = CORRAL_LOG_TEXT;
+    corral_log_level_t level = CORRAL_LOG_INFO;
+    int allow_unsigned = 0, c, rc = CORRAL_EXIT_USAGE;
+    unsigned long workers = 0;
+    corral_host_kv_t *labels = NULL;
+    size_t n_cli_labels = 0, n_labels = 0;
+    corral_manifest_t *m = NULL;
+    corral_host_t *host = NULL;
+    corral_err_t err;
+    corral_err_clear(&err);
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "R:D:F:L:Uw:l:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'R': run_dir = optarg; break;
+        case 'D': data_dir = optarg; break;
+        case 'F':
+            if (strcmp(optarg, "text") == 0) fmt = CORRAL_LOG_TEXT;
+            else if (strcmp(optarg, "json") == 0) fmt = CORRAL_LOG_JSON;
+            else {
+                corral_cli_error("--log-format must be text or json, not '%s'", optarg);
+                goto done;
+            }
+            break;
+        case 'L':
+            if (corral_log_level_parse(optarg, &level) != CORRAL_OK) {
+                corral_cli_error("--log-level must be error, warn, info, debug or trace, not '%s'",
+                                 optarg);
+                goto done;
+            }
+            break;
+        case 'U': allow_unsigned = 1; break;
+        case 'w': {
+            char *end = NULL;
+            workers = strtoul(optarg, &end, 10);
+            if (!end || *end || optarg[0] < '0' || optarg[0] > '9' || workers > 1024) {
+                corral_cli_error("--workers needs a number from 0 to 1024, not '%s'", optarg);
+                goto done;
+            }
+            break;
+        }
+        case 'l':
+            if ((rc = add_label(&labels, &n_cli_labels, optarg)) != CORRAL_EXIT_OK) goto done;
+            rc = CORRAL_EXIT_USAGE;
+            break;
+        case 'h': up_usage(stdout); rc = CORRAL_EXIT_OK; goto done;
+        default: up_usage(stderr); goto done;
+        }
+    }
+    n_labels = n_cli_labels;
+    if (argc - optind > 1) {
+        corral_cli_error("up takes at most one manifest (see 'corral up --help')");
+        goto done;
+    }
+    if (argc - optind == 1) {
+        corral_status_t st = corral_manifest_load(argv[optind], &m, &err);
+        if (st != CORRAL_OK) {
+            corral_cli_error("%s", corral_err_msg(&err));
+            rc = st == CORRAL_ERR_NOMEM ? CORRAL_EXIT_INTERNAL : CORRAL_EXIT_INPUT;
+            goto done;
+        }
+        if (m->n_labels) {
+            corral_host_kv_t *grown = corral_realloc(labels, (n_labels + m->n_labels) * sizeof *labels);
+            if (!grown) {
+                corral_cli_error("out of memory");
+                rc = CORRAL_EXIT_INTERNAL;
+                goto done;
+            }
+            labels = grown;
+            for (size_t i = 0; i < m->n_labels; i++) {
+                labels[n_labels].key = m->labels[i].key;
+                labels[n_labels++].value = m->labels[i].value;
+            }
+        }
+    }
+
+    corral_log_set_format(fmt);
+    corral_log_set_level(level);
+
+    corral_host_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.data_dir = data_dir;
+    cfg.run_dir = run_dir;
+    cfg.labels = labels;
+    cfg.nlabels = n_labels;
+    cfg.worker_threads = (uint32_t)workers;
+    cfg.allow_unsigned = allow_unsigned;
+
+#ifdef CORRAL_HAVE_HTTP_PROVIDER
+    if (!corral_provider_builtin_find(CORRAL_PROVIDER_HTTP_NAME)) {
+        corral_status_t rs = corral_provider_builtin_register(corral_provider_http(), &err);
+        if (rs != CORRAL_OK && rs != CORRAL_ERR_EXISTS)
+            corral_log(CORRAL_LOG_WARN, "up", "HTTP server provider unavailable: %s",
+                       corral_err_msg(&err));
+    }
+#endif
+
+    rc = CORRAL_EXIT_FAIL;
+    corral_status_t st;
+    if ((st = corral_host_new(&cfg, &host, &err)) != CORRAL_OK ||
+        (st = corral_host_start(host, &err)) != CORRAL_OK) {
+        corral_cli_error("cannot start the host: %s", corral_err_msg(&err));
+        rc = corral_cli_exit_for(st) == CORRAL_EXIT_INTERNAL ? CORRAL_EXIT_INTERNAL : CORRAL_EXIT_FAIL;
+        goto done;
+    }
+
+    /* Signals only request a stop; the main thread does the work. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    g_host = host;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if ((st = corral_host_control_start(host, run_dir, &err)) != CORRAL_OK) {
+        corral_cli_error("cannot open the control socket: %s", corral_err_msg(&err));
+        goto stop;
+    }
+    if (m && (st = apply_manifest(host, m, allow_unsigned, &err)) != CORRAL_OK) {
+        corral_cli_error("%s", corral_err_msg(&err));
+        rc = st == CORRAL_ERR_NOMEM ? CORRAL_EXIT_INTERNAL : CORRAL_EXIT_FAIL;
+        goto stop;
+    }
+    corral_log(CORRAL_LOG_INFO, "up", "host %s ready: %zu actor(s), %zu provider(s), %zu link(s)%s%s; control socket %s",
+               corral_host_key(host), m ? m->n_actors : 0, m ? m->n_providers : 0,
+               m ? m->n_links : 0, m ? " from " : "", m ? m->file : "",
+               corral_host_control_path(host));
+    while (!corral_host_wait(host, 0)) {
+    }
+    corral_log(CORRAL_LOG_INFO, "up", "stopping: draining calls in flight");
+    rc = CORRAL_EXIT_OK;
+stop:
+    corral_host_stop(host);
+    if (rc == CORRAL_EXIT_OK) corral_log(CORRAL_LOG_INFO, "up", "host stopped");
+done:
+    g_host = NULL;
+    corral_host_free(host);
+    for (size_t i = 0; i < n_cli_labels; i++) corral_free((char *)labels[i].key);
+    corral_free(labels);
+    corral_manifest_free(m);
+    return rc;
+}
+
+#endif /* CORRAL_HAVE_HOST */
