@@ -204,7 +204,8 @@ corral_status_t corral_claims_verify_module(const uint8_t *wasm, size_t len,
     }
     if (corral_nkey_from_public(c->sub, CORRAL_NKEY_MODULE, NULL, &kerr) != CORRAL_OK) {
         st = corral_err_set(err, CORRAL_ERR_TOKEN_SUBJECT,
-                            "claims subject '%.60s' is not a valid module key: %s", c->sub, kerr.msg);
+                            "claims subject '%s' is not a valid module key: %s",
+                            claims_printable_key(c->sub), kerr.msg);
         goto fail;
     }
     /* 5: hash */

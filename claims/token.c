@@ -205,6 +205,12 @@ corral_status_t claims_check_header(const claims_parts_t *p, corral_err_t *err) 
     return CORRAL_OK;
 }
 
+const char *claims_printable_key(const char *s) {
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 64 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != n) return "(not key text)";
+    return s;
+}
+
 corral_status_t claims_check_signature(const char *token, const claims_parts_t *p, const char *iss,
                                        corral_nkey_type_t type, corral_err_t *err) {
     corral_nkey_t k;
@@ -212,8 +218,8 @@ corral_status_t claims_check_signature(const char *token, const claims_parts_t *
     if (!iss)
         return corral_err_set(err, CORRAL_ERR_TOKEN_ISSUER, "claims have no issuer (iss)");
     if (corral_nkey_from_public(iss, type, &k, &kerr) != CORRAL_OK)
-        return corral_err_set(err, CORRAL_ERR_TOKEN_ISSUER, "claims issuer '%.60s' is not a valid %s key: %s",
-                              iss, corral_nkey_type_name(type), kerr.msg);
+        return corral_err_set(err, CORRAL_ERR_TOKEN_ISSUER, "claims issuer '%s' is not a valid %s key: %s",
+                              claims_printable_key(iss), corral_nkey_type_name(type), kerr.msg);
     if (corral_nkey_verify(&k, token, p->signed_len, p->sig, NULL) != CORRAL_OK)
         return corral_err_set(err, CORRAL_ERR_TOKEN_SIGNATURE,
                               "claims signature does not verify with issuer %s (the token or its "

@@ -33,6 +33,11 @@ corral_status_t claims_check_header(const claims_parts_t *p, corral_err_t *err);
 corral_status_t claims_check_signature(const char *token, const claims_parts_t *p, const char *iss,
                                        corral_nkey_type_t type, corral_err_t *err);
 
+/* s when it is plausible key text (base32, at most 64 characters), else a
+ * placeholder: keeps hostile strings (escape codes, huge text) out of error
+ * messages before the token is known to be genuine. */
+const char *claims_printable_key(const char *s);
+
 /* Stage 6 (now 0 = wall clock). */
 corral_status_t claims_check_times(int64_t now, int64_t skew, int has_exp, int64_t exp, int has_nbf,
                                    int64_t nbf, corral_err_t *err);
