@@ -178,6 +178,9 @@ TEST(kv_conformance_plain) {
     CHECK_EQ_INT(RUN("Get", &q, &d, NULL), CORRAL_OK);
     CHECK_EQ_INT(resp_bool(&d, "exists"), 0);
     CHECK_EQ_STR(resp_str(&d, "value", s, sizeof s), "");
+    static const uint8_t missing[] = {0x82, 0xa5, 'v', 'a', 'l', 'u', 'e', 0xa0,
+                                      0xa6, 'e', 'x', 'i', 's', 't', 's', 0xc2};
+    CHECK(d.owned && memcmp(d.owned, missing, sizeof missing) == 0);
     resp_free(&d);
 
     req_build(&q, "key", 's', K("a"), "value", 's', "hello", "expires", 'i', 0, NULL);
@@ -197,11 +200,18 @@ TEST(kv_conformance_plain) {
     CHECK_EQ_INT(resp_bool(&d, "exists"), 0);
     resp_free(&d);
 
-    /* Add: counts from 0, negative deltas, i32 limits */
+    /* Add: counts from 0, negative deltas, i32 limits; the smallest encodings */
     req_build(&q, "key", 's', K("ctr"), "value", 'i', 5, NULL);
-    CHECK_EQ_INT(op_int("Add", &q, "value"), 5);
+    CHECK_EQ_INT(RUN("Add", &q, &d, NULL), CORRAL_OK);
+    static const uint8_t add5[] = {0x81, 0xa5, 'v', 'a', 'l', 'u', 'e', 0x05};
+    CHECK(d.owned && memcmp(d.owned, add5, sizeof add5) == 0);
+    resp_free(&d);
     req_build(&q, "key", 's', K("ctr"), "value", 'i', -7, NULL);
-    CHECK_EQ_INT(op_int("Add", &q, "value"), -2);
+    CHECK_EQ_INT(RUN("Add", &q, &d, NULL), CORRAL_OK);
+    static const uint8_t addm2[] = {0x81, 0xa5, 'v', 'a', 'l', 'u', 'e', 0xfe}; /* negative fixint */
+    CHECK(d.owned && memcmp(d.owned, addm2, sizeof addm2) == 0);
+    CHECK_EQ_INT(resp_int(&d, "value"), -2);
+    resp_free(&d);
     req_build(&q, "key", 's', K("ctr"), "value", 'i', 2147483647, NULL);
     CHECK_EQ_INT(op_int("Add", &q, "value"), 2147483645);
     req_build(&q, "key", 's', K("ctr"), "value", 'i', 10, NULL);
@@ -644,6 +654,46 @@ TEST(kv_concurrent_add_exact) {
     teardown();
 }
 
+/* link/unlink run on the control thread while workers call: relinking
+ * "default" (same store) and churning another link must not fail a call. */
+TEST(kv_relink_during_calls) {
+    REQUIRE(setup() == 0);
+    enum { THREADS = 4, PER = 150 };
+    for (int b = 0; b < NB; b++) {
+        pthread_t t[THREADS];
+        adder_t a[THREADS];
+        for (int i = 0; i < THREADS; i++) {
+            a[i] = (adder_t){&be_[b], PER, 0};
+            pthread_create(&t[i], NULL, add_thread, &a[i]);
+        }
+        corral_err_t err;
+        int link_failures = 0;
+        for (int i = 0; i < 40; i++) {
+            if (link_be(&be_[b], ACTOR, "default", &err) != CORRAL_OK) link_failures++;
+            if (link_be(&be_[b], ACTOR, "churn", &err) != CORRAL_OK) link_failures++;
+            be_[b].p->unlink(be_[b].inst, ACTOR, "churn");
+        }
+        int failures = 0;
+        for (int i = 0; i < THREADS; i++) {
+            pthread_join(t[i], NULL);
+            failures += a[i].failures;
+        }
+        CHECK_EQ_INT(link_failures, 0);
+        CHECK_EQ_INT(failures, 0);
+        corral_buf_t q = CORRAL_BUF_INIT;
+        req_build(&q, "key", 's', K("shared"), "value", 'i', 0, NULL);
+        result_t r;
+        call_be(&be_[b], "Add", q.data, q.len, &r);
+        resp_doc_t d;
+        resp_parse(&d, r.data, r.len);
+        CHECK_EQ_INT(resp_int(&d, "value"), THREADS * PER);
+        resp_free(&d);
+        corral_free(r.data);
+        corral_buf_free(&q);
+    }
+    teardown();
+}
+
 static long long sqlite_add(const char *path, const char *sync, int delta, corral_err_t *err) {
     const corral_provider_t *p = corral_provider_builtin_find("keyvalue:sqlite");
     void *inst = NULL;
@@ -842,6 +892,6 @@ TEST(kv_memory_alloc_failures) {
 
 TEST_MAIN(TEST_ENTRY(kv_conformance_plain), TEST_ENTRY(kv_conformance_lists),
           TEST_ENTRY(kv_conformance_sets), TEST_ENTRY(kv_malformed_requests),
-          TEST_ENTRY(kv_expiry), TEST_ENTRY(kv_concurrent_add_exact),
+          TEST_ENTRY(kv_expiry), TEST_ENTRY(kv_concurrent_add_exact), TEST_ENTRY(kv_relink_during_calls),
           TEST_ENTRY(kv_sqlite_persistence_and_sync), TEST_ENTRY(kv_redis_fail_fast_and_reconnect),
           TEST_ENTRY(kv_links), TEST_ENTRY(kv_memory_alloc_failures))
