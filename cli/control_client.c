@@ -271,7 +271,8 @@ static void call_usage(FILE *out) {
             "and writes the response bytes to stdout.\n"
             "  --payload TEXT       the payload bytes (default: empty)\n"
             "  --payload-file FILE  read the payload from FILE ('-' = stdin)\n"
-            "  --json               print {\"response_b64\": \"...\"} instead of the raw bytes\n"
+            "  --json               print {\"ok\": true, \"response\": \"<base64>\"} or\n"
+            "                       {\"ok\": false, \"error\": \"...\", \"status\": \"...\"}\n"
             "  --run-dir D          the host's run dir (default $XDG_RUNTIME_DIR/corral, else\n"
             "                       /tmp/corral-<uid>)\n\n"
             "exit codes: 0 success, 1 the call failed (guest error, trap, no such actor, no\n"
@@ -331,6 +332,14 @@ int corral_cli_call_remote(int argc, char **argv) {
     if (!req) goto oom;
     corral_status_t st = corral_ctl_once(run_dir, req, &res, &err);
     if (st != CORRAL_OK) {
+        if (json) {
+            json_t *o = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", corral_err_msg(&err), "status",
+                                  corral_ctl_status_name(st));
+            char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+            if (t) printf("%s\n", t);
+            free(t);
+            json_decref(o);
+        }
         corral_cli_error("%s", corral_err_msg(&err));
         rc = st == CORRAL_ERR_NOMEM ? CORRAL_EXIT_INTERNAL : CORRAL_EXIT_FAIL;
         goto done;
@@ -342,7 +351,7 @@ int corral_cli_call_remote(int argc, char **argv) {
         goto done;
     }
     if (json) {
-        printf("{\"response_b64\": \"%s\"}\n", resp);
+        printf("{\"ok\": true, \"response\": \"%s\"}\n", resp);
     } else {
         size_t n = 0;
         /* jansson has no base64; decode by hand (standard alphabet, padding). */
