@@ -242,12 +242,13 @@ TEST(keyvalue_and_friends) {
 TEST(mutations_never_crash) {
     mp_writer_t w;
     uint32_t n = http_request(&w);
-    uint8_t buf[256];
+    uint8_t orig[256], buf[256];
     REQUIRE(n <= sizeof buf);
+    memcpy(orig, w.buf, n); /* the arena (and w.buf) is recycled below */
     uint32_t seed = 12345;
     int ok = 0, bad = 0;
     for (int it = 0; it < 20000; it++) {
-        memcpy(buf, w.buf, n);
+        memcpy(buf, orig, n);
         for (int k = 0; k < 3; k++) {
             seed = seed * 1103515245u + 12345u;
             buf[(seed >> 8) % n] = (uint8_t)(seed >> 20);
