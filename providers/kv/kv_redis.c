@@ -6,9 +6,10 @@
  *
  * Reconnecting: a broken connection is dropped together with every idle one
  * (they share its fate), and the next request connects anew. While Redis is
- * unreachable, a failed connect marks the store down for DOWN_MS, and
- * requests in that window fail at once with "keyvalue backend unavailable"
- * instead of each waiting for a connect timeout.
+ * unreachable, a failed connect marks the store down: for DOWN_MS every
+ * request fails at once with "keyvalue backend unavailable", then one request
+ * at a time probes with a new connect (bounded by CONNECT_TIMEOUT_MS) while
+ * the others keep failing fast, so no worker piles up behind a dead server.
  */
 #include "kv_int.h"
 
@@ -30,7 +31,9 @@ typedef struct rd_store {
     pthread_mutex_t lock;
     redisContext *idle[POOL_MAX];
     int n_idle;
-    uint64_t down_until_ns;
+    int down;              /* the last connect failed */
+    int probing;           /* a thread is trying to connect while down */
+    uint64_t down_until_ns; /* no new attempt before this */
 } rd_store_t;
 
 /* Parses redis://host[:port][/db]. Returns 0 when malformed. */
@@ -103,19 +106,35 @@ static struct timeval ms_tv(int ms) {
     return tv;
 }
 
-/* Borrows a connection; *reused tells whether it came from the pool. */
+static void mark(rd_store_t *s, int down) {
+    pthread_mutex_lock(&s->lock);
+    s->down = down;
+    s->probing = 0;
+    s->down_until_ns = down ? corral_now_ns() + (uint64_t)DOWN_MS * 1000000u : 0;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Borrows a connection; *reused tells whether it came from the pool. While
+ * the store is down, only one thread at a time (and at most once per
+ * DOWN_MS) tries to connect; every other request fails at once. */
 static corral_status_t conn_get(rd_store_t *s, redisContext **out, int *reused,
                                 corral_err_t *err) {
     pthread_mutex_lock(&s->lock);
     redisContext *c = s->n_idle ? s->idle[--s->n_idle] : NULL;
-    uint64_t down = s->down_until_ns;
+    int refuse = 0;
+    if (!c && s->down) {
+        if (s->probing || corral_now_ns() < s->down_until_ns)
+            refuse = 1;
+        else
+            s->probing = 1;
+    }
     pthread_mutex_unlock(&s->lock);
     *reused = c != NULL;
     if (c) {
         *out = c;
         return CORRAL_OK;
     }
-    if (down && corral_now_ns() < down) return corral_kv_err_unavailable(err, NULL);
+    if (refuse) return corral_kv_err_unavailable(err, NULL);
     char detail[300];
     c = redisConnectWithTimeout(s->host, s->port, ms_tv(CONNECT_TIMEOUT_MS));
     if (c && !c->err) {
@@ -128,21 +147,18 @@ static corral_status_t conn_get(rd_store_t *s, redisContext **out, int *reused,
                 snprintf(detail, sizeof detail, "redis %s:%d: cannot select database %d",
                          s->host, s->port, s->db);
                 redisFree(c);
+                mark(s, 1);
                 return corral_kv_err_unavailable(err, detail);
             }
         }
-        pthread_mutex_lock(&s->lock);
-        s->down_until_ns = 0;
-        pthread_mutex_unlock(&s->lock);
+        mark(s, 0);
         *out = c;
         return CORRAL_OK;
     }
     snprintf(detail, sizeof detail, "redis %s:%d: %s", s->host, s->port,
              c ? c->errstr : "cannot allocate a connection");
     if (c) redisFree(c);
-    pthread_mutex_lock(&s->lock);
-    s->down_until_ns = corral_now_ns() + (uint64_t)DOWN_MS * 1000000u;
-    pthread_mutex_unlock(&s->lock);
+    mark(s, 1);
     return corral_kv_err_unavailable(err, detail);
 }
 

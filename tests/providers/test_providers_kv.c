@@ -740,10 +740,13 @@ TEST(kv_sqlite_persistence_and_sync) {
     void *inst = NULL;
     REQUIRE(p->create(NULL, 0, &host_, &inst, &err) == CORRAL_OK);
     CHECK_EQ_INT(p->link(inst, ACTOR, "default", NULL, 0, &err), CORRAL_OK);
-    p->destroy(inst);
     char def[300];
     snprintf(def, sizeof def, "%s/keyvalue.sqlite", dir_);
     CHECK(stat(def, &sb) == 0);
+    char wal[320];
+    snprintf(wal, sizeof wal, "%s-wal", def);
+    CHECK(stat(wal, &sb) == 0); /* the database runs in WAL mode */
+    p->destroy(inst);
     teardown();
 }
 
@@ -831,6 +834,33 @@ TEST(kv_links) {
         resp_free(&d);
         corral_free(resp.data);
         CHECK_EQ_INT(be_[b].p->health(be_[b].inst, &err), CORRAL_OK);
+    }
+    /* redis://host:port/db selects the database: two links, two namespaces */
+    if (redis_.port) {
+        char u1[160], u2[160];
+        snprintf(u1, sizeof u1, "%s/1", redis_.url);
+        snprintf(u2, sizeof u2, "%s/2", redis_.url);
+        corral_provider_kv_t l1 = {"URL", u1}, l2 = {"URL", u2};
+        corral_err_t e;
+        REQUIRE(be_[2].p->link(be_[2].inst, ACTOR, "db1", &l1, 1, &e) == CORRAL_OK);
+        REQUIRE(be_[2].p->link(be_[2].inst, ACTOR, "db2", &l2, 1, &e) == CORRAL_OK);
+        long long got[2];
+        const char *links[2] = {"db1", "db2"};
+        for (int i = 0; i < 2; i++) {
+            req_build(&q, "key", 's', K("dbkey"), "value", 'i', 10 * (i + 1), NULL);
+            corral_provider_call_t c = {ACTOR, links[i], "wasmcloud:keyvalue", "Add", q.data, q.len};
+            corral_provider_bytes_t resp = {NULL, 0};
+            got[i] = -1;
+            if (be_[2].p->call(be_[2].inst, &c, &resp, &e) == CORRAL_OK) {
+                resp_doc_t d;
+                resp_parse(&d, resp.data, resp.len);
+                got[i] = resp_int(&d, "value");
+                resp_free(&d);
+            }
+            corral_free(resp.data);
+        }
+        CHECK_EQ_INT(got[0], 10);
+        CHECK_EQ_INT(got[1], 20); /* not 30: another database */
     }
     /* a bad Redis URL is refused at link time */
     corral_err_t err;
