@@ -96,7 +96,7 @@ static corral_status_t apply_manifest(corral_host_t *host, const corral_manifest
         corral_host_actor_info_t info;
         if ((st = corral_host_actor_start_file(host, a->path, &o, &info, err)) != CORRAL_OK)
             return corral_err_wrap(err, "%s:%u: actors[%zu]", m->file, a->line, i);
-        corral_log(CORRAL_LOG_INFO, "up", "actor %s (%s, rev %lld) started from %s", info.key,
+        corral_log(CORRAL_LOG_DEBUG, "up", "actor %s (%s, rev %lld) started from %s", info.key,
                    info.name[0] ? info.name : "unsigned", (long long)info.rev, a->path);
     }
     for (size_t i = 0; i < m->n_providers; i++) {
@@ -116,7 +116,7 @@ static corral_status_t apply_manifest(corral_host_t *host, const corral_manifest
         if (st != CORRAL_OK)
             return corral_err_wrap(err, "%s:%u: capabilities[%zu] (%s)", m->file, p->line, i,
                                    p->kind ? p->kind : p->path);
-        corral_log(CORRAL_LOG_INFO, "up", "provider %s (%s, %s, link name %s) started", info.key,
+        corral_log(CORRAL_LOG_DEBUG, "up", "provider %s (%s, %s, link name %s) started", info.key,
                    info.name, info.contract_id, info.link_name);
     }
     for (size_t i = 0; i < m->n_links; i++) {
