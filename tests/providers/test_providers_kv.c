@@ -774,7 +774,7 @@ TEST(kv_redis_fail_fast_and_reconnect) {
         uint64_t ms = (corral_now_ns() - t0) / 1000000;
         CHECK_EQ_INT(res.st, CORRAL_ERR_BACKEND_UNAVAILABLE);
         CHECK_CONTAINS(res.msg, "keyvalue backend unavailable");
-        CHECK(ms < 200);
+        CHECK(ms < 300); /* a refused loopback connect is immediate; a timeout would be 500 */
         corral_free(res.data);
     }
     CHECK_EQ_INT(r->p->health(r->inst, &err), CORRAL_ERR_BACKEND_UNAVAILABLE);
