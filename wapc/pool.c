@@ -186,8 +186,8 @@ corral_status_t corral_wapc_pool_replace(corral_wapc_pool_t *p, corral_wapc_modu
     if (st != CORRAL_OK) return st;
     corral_wapc_module_retain(nm);
 
-    uint64_t t0 = corral_now_ns();
     pthread_mutex_lock(&p->mu);
+    uint64_t t0 = corral_now_ns(); /* the pause callers can see: the time the lock is held */
     corral_wapc_module_t *old_mod = p->mod;
     corral_wapc_instance_t *old_idle = p->idle;
     p->old_live += p->live - p->nidle; /* the busy ones finish on the old module */
