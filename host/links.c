@@ -744,7 +744,12 @@ corral_status_t host_dispatch(void *user, const corral_wapc_host_call_t *call, c
     st = p->p->call(p->inst, &pc, &r, err);
     if (st == CORRAL_OK && r.len && corral_buf_append(out, r.data, r.len) != CORRAL_OK)
         st = corral_err_set(err, CORRAL_ERR_NOMEM, "out of memory copying a provider response");
-    if (st != CORRAL_OK && err && !strstr(err->msg, p->name))
+    if (st == CORRAL_ERR_NO_LINK) /* the link went away while the call was on its way */
+        corral_err_set(err, st,
+                       "no provider linked for %s (link %s): provider %s (%s) dropped the link of "
+                       "actor %s (%s)",
+                       ns, ln, p->name, p->key, c->key, actor_name(self));
+    else if (st != CORRAL_OK && err && !strstr(err->msg, p->name))
         corral_err_wrap(err, "%s %s (provider %s)", ns, call->op, p->name);
     p->services.free(r.data);
     prov_release(p);

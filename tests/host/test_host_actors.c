@@ -11,6 +11,7 @@
 #include <msgpack.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <sys/stat.h>
 
 #include "corral_provider.h"
@@ -340,6 +341,19 @@ static void sleep_ms(long ms) {
 
 #define NTHREADS 4
 
+/* Waits until the sum of one counter over the threads exceeds `above`
+ * (bounded by 20 s, so a loaded machine does not make the test flaky). */
+static long wait_sum(traffic_t *t, int n, size_t off, long above) {
+    long sum = 0;
+    for (int tries = 0; tries < 20000; tries++) {
+        sum = 0;
+        for (int i = 0; i < n; i++) sum += atomic_load((atomic_long *)((char *)&t[i] + off));
+        if (sum > above) break;
+        sleep_ms(1);
+    }
+    return sum;
+}
+
 TEST(update_under_traffic) {
     fixture_t f;
     corral_host_limits_t lim = {.max_instances = 4};
@@ -356,7 +370,7 @@ TEST(update_under_traffic) {
         t[i].stop = &stop;
         pthread_create(&th[i], NULL, traffic_main, &t[i]);
     }
-    sleep_ms(100);
+    wait_sum(t, NTHREADS, offsetof(traffic_t, v1), 100);
     corral_buf_t s = CORRAL_BUF_INIT;
     REQUIRE(sign(&f.v2, &f.k, "busy", NULL, 2, "busy", &s));
     corral_host_update_result_t r;
@@ -364,7 +378,7 @@ TEST(update_under_traffic) {
     corral_err_clear(&err);
     CHECK_EQ_INT(corral_host_actor_update(f.h, "busy", s.data, s.len, &r, &err), CORRAL_OK);
     CHECK_EQ_INT(r.caps_changed, 0);
-    sleep_ms(100);
+    wait_sum(t, NTHREADS, offsetof(traffic_t, v2), 100);
     atomic_store(&stop, 1);
     long ok = 0, fail = 0, v1 = 0, v2 = 0;
     for (int i = 0; i < NTHREADS; i++) {
@@ -409,16 +423,16 @@ TEST(provider_swap_under_traffic) {
         t[i].stop = &stop;
         pthread_create(&th[i], NULL, traffic_main, &t[i]);
     }
-    sleep_ms(50);
+    wait_sum(t, 2, offsetof(traffic_t, ok), 20);
     REQUIRE(corral_host_link_del(f.h, "swap", "wasmcloud:keyvalue", NULL, &err) == CORRAL_OK);
     long ok_at_unlink = t[0].ok + t[1].ok;
-    sleep_ms(50);
+    long no_link_before = wait_sum(t, 2, offsetof(traffic_t, no_link), 20);
     REQUIRE(corral_host_provider_stop(f.h, mem, &err) == CORRAL_OK);
     REQUIRE(start_kv(&f, "keyvalue:sqlite", NULL));
-    long no_link_before = t[0].no_link + t[1].no_link;
     REQUIRE(corral_host_link_put(f.h, "swap", "wasmcloud:keyvalue", NULL, NULL, 0, &err) ==
             CORRAL_OK);
-    sleep_ms(100);
+    long ok_at_relink = t[0].ok + t[1].ok;
+    wait_sum(t, 2, offsetof(traffic_t, ok), ok_at_relink + 20);
     atomic_store(&stop, 1);
     long ok = 0, fail = 0, no_link = 0;
     uint64_t max_fail = 0;
@@ -433,7 +447,7 @@ TEST(provider_swap_under_traffic) {
     CHECK(no_link_before > 0);
     CHECK_EQ_INT(fail, no_link); /* every failure is the fast "no provider linked" one */
     CHECK(max_fail < 1000000000ull);
-    CHECK(ok > ok_at_unlink); /* successes again after relinking */
+    CHECK(ok > ok_at_relink + 20); /* successes again after relinking */
     /* the new provider counts from scratch */
     corral_buf_t resp = CORRAL_BUF_INIT;
     CHECK_EQ_INT(call_text(f.h, "swap", "kv_add", "fresh", &resp, &err), CORRAL_OK);
@@ -494,15 +508,22 @@ TEST(unsigned_actor_and_health_periodic) {
     CHECK_EQ_INT(corral_host_call(h, info.key, "hostcall", p.data, p.len, &resp, &err),
                  CORRAL_ERR_GUEST);
     CHECK_CONTAINS(err.msg, "may not use wasmcloud:logging");
-    sleep_ms(300);
-    char *inv = NULL;
-    REQUIRE(corral_host_inventory(h, &inv, NULL) == CORRAL_OK);
-    json_t *j = json_loads(inv, 0, NULL);
-    corral_free(inv);
-    json_t *a = json_array_get(json_object_get(j, "actors"), 0);
+    /* wait (bounded) for at least three periodic checks */
+    json_t *j = NULL, *a = NULL;
+    for (int tries = 0; tries < 200; tries++) {
+        json_decref(j);
+        char *inv = NULL;
+        REQUIRE(corral_host_inventory(h, &inv, NULL) == CORRAL_OK);
+        j = json_loads(inv, 0, NULL);
+        corral_free(inv);
+        a = json_array_get(json_object_get(j, "actors"), 0);
+        if (json_integer_value(json_object_get(a, "calls")) >= 4) break;
+        sleep_ms(50);
+    }
     json_t *health = json_object_get(a, "health");
     CHECK(json_is_true(json_object_get(health, "healthy")));
-    CHECK(json_integer_value(json_object_get(a, "calls")) >= 3); /* the health checks ran */
+    CHECK_EQ_STR(json_string_value(json_object_get(health, "message")), "ok v1");
+    CHECK(json_integer_value(json_object_get(a, "calls")) >= 4); /* 1 call + the health checks */
     json_decref(j);
     corral_buf_free(&p);
     corral_buf_free(&resp);
@@ -782,7 +803,7 @@ TEST(stop_with_calls_in_flight) {
         t[i].stop = &stop;
         pthread_create(&th[i], NULL, traffic_main, &t[i]);
     }
-    sleep_ms(50);
+    wait_sum(t, 2, offsetof(traffic_t, ok), 10);
     corral_err_t err;
     corral_err_clear(&err);
     CHECK_EQ_INT(corral_host_actor_stop(f.h, "drain", NULL, &err), CORRAL_OK);
