@@ -31,8 +31,12 @@
  *   504 actor did not answer within TIMEOUT_MS
  *
  * Lifetimes: linking opens one listener per (actor key, link name);
- * relinking with the same PORT and BIND updates the limits in place,
- * otherwise the old listener is stopped and a new one opened. Unlinking
+ * relinking with the same PORT, BIND and pool settings updates
+ * MAX_BODY_BYTES and TIMEOUT_MS in place; otherwise a new listener is opened
+ * and the old one stopped (if the new one cannot be opened the old one stays,
+ * except when both use the same PORT: then the old one is stopped first and
+ * a failure leaves no listener). A chunked body that exceeds the limit by
+ * more than 256 KiB makes the provider close the connection. Unlinking
  * stops accepting, lets in-flight requests finish (each bounded by its
  * TIMEOUT_MS; they are answered, never reset), then closes the listener.
  * Reply callbacks that arrive after their connection is gone, or after the

@@ -81,6 +81,7 @@ struct http_req {
     int started;
     int too_large;
     int oom;
+    size_t discarded;
     size_t max_body;
     uint32_t timeout_ms;
     uint64_t deadline_ns;
@@ -616,7 +617,12 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
-        if (r->too_large || r->oom) return MHD_YES; /* discard */
+        if (r->too_large || r->oom) {
+            /* Discard a bounded amount so the 413 arrives intact; beyond it
+             * the client is not listening anyway: close. */
+            r->discarded += n;
+            return r->discarded > HTTP_DISCARD_SLACK ? MHD_NO : MHD_YES;
+        }
         if (n > r->max_body - r->body.len) {
             r->too_large = 1;
             corral_buf_free(&r->body);
@@ -986,15 +992,26 @@ static corral_status_t http_link(void *instance, const char *actor_key, const ch
         }
         break;
     }
-    l = take_listener(inst, actor_key, link_name);
+    /* Another address: open the new listener first so a failure keeps the
+     * old one; only when the old one holds the same port is it stopped first.
+     * link/unlink run on the control thread one at a time, so `l` stays in
+     * the table while the lock is dropped. */
+    http_listener_t *old = l;
     pthread_mutex_unlock(&inst->mu);
-    if (l) listener_stop(l); /* frees the port before the new listener binds */
-
+    if (old && old->cfg.port == cfg.port) {
+        pthread_mutex_lock(&inst->mu);
+        old = take_listener(inst, actor_key, link_name);
+        pthread_mutex_unlock(&inst->mu);
+        if (old) listener_stop(old);
+        old = NULL;
+    }
     if ((st = listener_start(inst, actor_key, link_name, &cfg, &l, err))) return st;
     pthread_mutex_lock(&inst->mu);
+    if (old) old = take_listener(inst, actor_key, link_name);
     l->next = inst->listeners;
     inst->listeners = l;
     pthread_mutex_unlock(&inst->mu);
+    if (old) listener_stop(old);
     return CORRAL_OK;
 }
 

@@ -471,6 +471,26 @@ TEST(body_limit) {
                        "Content-Length: 10000000000\r\nExpect: 100-continue\r\n\r\n";
     http_raw("127.0.0.1", f.port, big, sizeof big - 1, &r);
     CHECK_EQ_INT(r.status, 413);
+    /* An endless chunked body is cut off: the connection is closed. */
+    {
+        int fd = connect_to("127.0.0.1", f.port);
+        REQUIRE(fd >= 0);
+        const char h[] = "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+        static char chunk[65536 + 16];
+        int hl = snprintf(chunk, sizeof chunk, "10000\r\n");
+        memset(chunk + hl, 'z', 65536);
+        memcpy(chunk + hl + 65536, "\r\n", 2);
+        int sent_ok = send_all(fd, h, sizeof h - 1) == 0, closed = 0;
+        for (int i = 0; i < 64 && sent_ok; i++)
+            if (send_all(fd, chunk, (size_t)hl + 65536 + 2) < 0) closed = 1;
+        if (!closed) {
+            char tmp[256];
+            ssize_t k = recv(fd, tmp, sizeof tmp, 0);
+            closed = k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+        }
+        CHECK(closed);
+        close(fd);
+    }
     pthread_mutex_lock(&f.fake.mu);
     CHECK_EQ_INT(f.fake.calls, calls); /* the actor never saw them */
     pthread_mutex_unlock(&f.fake.mu);
@@ -645,6 +665,45 @@ TEST(bind_and_port) {
     CHECK_EQ_INT(f.p->link(f.inst, "Mother", "default", kv2, 1, &e), CORRAL_ERR_IO);
     CHECK_CONTAINS(e.msg, p2);
     CHECK_CONTAINS(e.msg, "in use");
+    /* Relinking onto a port in use fails and keeps the current listener. */
+    CHECK_EQ_INT(f.p->link(f.inst, ACTOR, "default", kv2, 1, &e), CORRAL_ERR_IO);
+    http_get(f.port, "/kept", &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_STR(f.fake.last_link, "default");
+    fx_stop(&f);
+}
+
+TEST(bind_ipv6) {
+    fx_t f;
+    corral_err_t e;
+    REQUIRE(fx_start(&f, 1) == 0);
+    int probe = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof a);
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    if (probe < 0 || bind(probe, (struct sockaddr *)&a, sizeof a) < 0) {
+        fprintf(stderr, "  (no IPv6 loopback here: only the link is checked)\n");
+        if (probe >= 0) close(probe);
+        CHECK_EQ_INT(fx_link(&f, &e, "BIND", "::1", NULL), CORRAL_ERR_IO);
+        fx_stop(&f);
+        return;
+    }
+    close(probe);
+    REQUIRE(fx_link(&f, &e, "BIND", "::1", NULL) == CORRAL_OK);
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    a.sin6_port = htons(f.port);
+    REQUIRE(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    const char req[] = "GET /six HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    CHECK(send_all(fd, req, sizeof req - 1) == 0);
+    static resp_t r;
+    memset(&r, 0, sizeof r);
+    read_resp(fd, &r);
+    close(fd);
+    CHECK_EQ_INT(r.status, 200);
     fx_stop(&f);
 }
 
@@ -795,6 +854,6 @@ TEST_MAIN(TEST_ENTRY(describe_and_table), TEST_ENTRY(request_map_received),
           TEST_ENTRY(response_passed_back), TEST_ENTRY(error_answers), TEST_ENTRY(body_limit),
           TEST_ENTRY(timeout_and_late_reply), TEST_ENTRY(client_hangs_up_before_reply),
           TEST_ENTRY(unlink_with_requests_in_flight),
-          TEST_ENTRY(unlink_when_actor_never_answers_in_time), TEST_ENTRY(bind_and_port),
+          TEST_ENTRY(unlink_when_actor_never_answers_in_time), TEST_ENTRY(bind_and_port), TEST_ENTRY(bind_ipv6),
           TEST_ENTRY(bad_link_values), TEST_ENTRY(hostile_requests),
           TEST_ENTRY(many_concurrent_requests), TEST_ENTRY(shared_object_entry))
