@@ -6,8 +6,9 @@
  * Objects and their lifetimes
  *   corral_vm_module_t   decoded, validated and translated code. Immutable
  *                        once made: share it between threads and instantiate
- *                        it any number of times. Free it only after every
- *                        instance made from it is freed.
+ *                        it any number of times. Each instance keeps its
+ *                        module alive, so the module may be freed at any
+ *                        time (the memory goes when the last instance goes).
  *   corral_vm_imports_t  a set of named extern values (host functions,
  *                        memories, tables, globals, exports of other
  *                        instances) used to resolve a module's imports. It is
@@ -92,8 +93,9 @@ typedef struct corral_vm_extern {
 typedef struct corral_vm_limits {
     uint32_t max_pages;      /* memory.grow past this returns -1 (default: 65536) */
     uint32_t max_call_depth; /* nested wasm calls before "call stack exhausted" (default 10000) */
-    uint64_t fuel;           /* budget per call in engine fuel units (default: unlimited);
-                                units are documented in docs/engine.md */
+    uint64_t fuel;           /* budget per call in engine fuel units (default: unlimited):
+                                one unit per wasm function entry and per jump back
+                                to a loop start (docs/engine.md) */
     uint64_t deadline_ns;    /* wall-clock budget per call (default: none) */
 } corral_vm_limits_t;
 
@@ -107,7 +109,10 @@ typedef struct corral_vm_limits {
 corral_status_t corral_vm_module_new(const uint8_t *bytes, size_t len, corral_vm_module_t **out,
                                      corral_err_t *err);
 
-/* Frees a module. NULL is a no-op. Every instance of it must be freed first. */
+/* Drops the embedder's reference to a module. NULL is a no-op. Instances
+ * still alive keep the module; it is released with the last of them.
+ * (Refinement: earlier drafts required every instance to be freed first;
+ * that order still works.) */
 void corral_vm_module_free(corral_vm_module_t *m);
 
 /* Import and export descriptions, for embedders that resolve imports
@@ -231,8 +236,12 @@ corral_status_t corral_vm_instance_export_n(corral_vm_instance_t *inst, const ch
  * equal the function's type (CORRAL_ERR_INVALID_ARG otherwise). The call runs
  * on the caller's thread in the context of the instance that owns the
  * function; `inst` must be that instance or one linked to it, and no other
- * call may be running in it. Returns CORRAL_OK or the trap that stopped it
- * (err gets the text, e.g. "deadline exceeded after 100 ms"). */
+ * call may be running in it (a nested call into the same instance, e.g. from
+ * a host function, fails with CORRAL_ERR_STATE). Returns CORRAL_OK or the
+ * trap that stopped it (err gets the text, e.g. "deadline exceeded after
+ * 100 ms"). A funcref held in a table or global keeps its instance alive
+ * only through the instance's own imports and exports: free an instance
+ * only when nothing will call through its functions any more. */
 corral_status_t corral_vm_call(corral_vm_instance_t *inst, corral_vm_extern_t func,
                                const uint64_t *args, uint32_t nargs, uint64_t *results,
                                uint32_t nresults, corral_err_t *err);
