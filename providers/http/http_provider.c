@@ -780,6 +780,10 @@ static void listener_stop(http_listener_t *l) {
     pthread_mutex_unlock(&l->mu);
 
     int qfd = l->d ? MHD_quiesce_daemon(l->d) : MHD_INVALID_SOCKET;
+    /* Stop listening at once: new connections are refused instead of
+     * waiting in the backlog for a daemon that will never accept them. The
+     * descriptor itself stays open until the daemon's threads are gone. */
+    if (qfd != MHD_INVALID_SOCKET) shutdown(qfd, SHUT_RDWR);
 
     /* Every in-flight request ends within its timeout (the timer answers 504),
      * so this wait is bounded; the margin lets responses reach the wire. */

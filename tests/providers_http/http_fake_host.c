@@ -194,11 +194,25 @@ static corral_status_t fake_call_async(void *ctx, const char *actor_key, const c
         return corral_err_set(err, CORRAL_ERR_NOMEM, "fake host: out of memory");
     }
     memcpy(copy, payload, len);
+    if (f->inline_reply) {
+        fake_job_t job = {NULL, 0, copy, len, done, done_user};
+        f->answered++;
+        pthread_mutex_unlock(&f->mu);
+        corral_free(j);
+        answer(f, &job);
+        corral_free(copy);
+        return CORRAL_OK;
+    }
     j->payload = copy;
     j->len = len;
     j->done = done;
     j->done_user = done_user;
-    j->due_ns = mono_ns() + (uint64_t)f->delay_ms * 1000000u;
+    unsigned delay = f->delay_ms;
+    if (f->jitter_ms > 0) {
+        f->seed = f->seed * 1103515245u + 12345u;
+        delay += (f->seed >> 16) % (unsigned)f->jitter_ms;
+    }
+    j->due_ns = mono_ns() + (uint64_t)delay * 1000000u;
     fake_job_t **pp = &f->jobs;
     while (*pp && (*pp)->due_ns <= j->due_ns) pp = &(*pp)->next;
     j->next = *pp;

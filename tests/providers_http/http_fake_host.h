@@ -43,6 +43,8 @@ typedef struct fake_host {
     corral_status_t fail_status;
     const uint8_t *fixed_resp;
     size_t fixed_len;
+    int inline_reply; /* answer inside call_actor_async, on the caller's thread */
+    int jitter_ms;    /* add 0..jitter_ms-1 ms to delay_ms per call */
     /* Observations, under mu. */
     long calls;
     long answered;
@@ -52,6 +54,7 @@ typedef struct fake_host {
     char last_link[64];
     char last_op[64];
     uint32_t last_timeout_ms;
+    unsigned seed;
 } fake_host_t;
 
 /* Starts n_threads (1..4) worker threads. Returns 0 on success. */
