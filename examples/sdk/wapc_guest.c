@@ -55,6 +55,7 @@ static int in_call;
 
 void *wapc_alloc(uint32_t n) {
     if (!heap_top) heap_top = heap_mark = ((uintptr_t)&__heap_base + 15) & ~(uintptr_t)15;
+    if (n > 0x7ffffff0u) return 0; /* more than wasm32 memory could ever hold */
     uintptr_t p = heap_top, end = p + (((uintptr_t)n + 15) & ~(uintptr_t)15);
     if (end < p) return 0;
     uintptr_t have = __builtin_wasm_memory_size(0) * 65536u;
@@ -127,8 +128,8 @@ WAPC_EXPORT("__guest_call") int __guest_call(uint32_t op_len, uint32_t payload_l
     if (!heap_top) wapc_alloc(0);
     heap_top = heap_mark;
     int rc = 0;
-    uint8_t *op = wapc_alloc(op_len + 1);
-    uint8_t *payload = wapc_alloc(payload_len + 1);
+    uint8_t *op = op_len < 0x7ffffff0u ? wapc_alloc(op_len + 1) : 0;
+    uint8_t *payload = payload_len < 0x7ffffff0u ? wapc_alloc(payload_len + 1) : 0;
     if (!op || !payload) {
         rc = wapc_fail("out of memory for the request");
         goto out;

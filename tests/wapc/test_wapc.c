@@ -528,6 +528,16 @@ TEST(wasi_sleep) {
     CHECK_EQ_INT(call1("kitchen", &cfg, "sleep", ms, 4, &r, &err), CORRAL_ERR_TRAP_DEADLINE);
     CHECK_CONTAINS(err.msg, "deadline exceeded after 50 ms");
     CHECK((corral_now_ns() - t0) / 1000000u < 1500);
+    /* the wasi_unstable layout of a clock subscription */
+    r.len = 0;
+    t0 = corral_now_ns();
+    REQUIRE(call1("wasi_unstable_poll", NULL, "x", NULL, 0, &r, &err) == CORRAL_OK);
+    CHECK((corral_now_ns() - t0) >= 20 * 1000000ull);
+    CHECK_EQ_INT(r.len, 16);
+    CHECK_EQ_INT(u32_at(&r, 0), 0);
+    CHECK_EQ_INT(u32_at(&r, 1), 1);
+    CHECK_EQ_INT(u32_at(&r, 2), 77);
+    CHECK_EQ_INT(u32_at(&r, 3), 0);
     corral_buf_free(&r);
 }
 
