@@ -24,6 +24,7 @@ int corral_cli_up(int argc, char **argv) {
 #include <string.h>
 #include <unistd.h>
 
+#include "control_client.h"
 #include "corral_host.h"
 #include "manifest.h"
 #ifdef CORRAL_HAVE_HTTP_PROVIDER
@@ -274,6 +275,15 @@ int corral_cli_up(int argc, char **argv) {
 
     rc = CORRAL_EXIT_FAIL;
     corral_status_t st;
+    /* Refuse before starting anything when a host already answers there. */
+    corral_ctl_t *other = NULL;
+    if (corral_ctl_connect(run_dir, &other, NULL) == CORRAL_OK) {
+        corral_cli_error("another host is running on %s: stop it ('corral stop host') or use "
+                         "another --run-dir",
+                         corral_ctl_path(other));
+        corral_ctl_close(other);
+        goto done;
+    }
     if ((st = corral_host_new(&cfg, &host, &err)) != CORRAL_OK ||
         (st = corral_host_start(host, &err)) != CORRAL_OK) {
         corral_cli_error("cannot start the host: %s", corral_err_msg(&err));

@@ -26,8 +26,11 @@ printf 'actors:\n  - ${CORRAL_IT_UNSET_VAR}/k.wasm\n' > "$T/bad2.yaml"
 out=$("$CORRAL" up "$T/bad2.yaml" --run-dir "$RUN" 2>&1) && rc=0 || rc=$?
 check_contains "unset variable named" "$out" "bad2.yaml:2: actors[0]: environment variable CORRAL_IT_UNSET_VAR is not set"
 
-start_host "$MANIFEST" || exit 1
+start_host "$MANIFEST" --label env=test || exit 1
 wait_port "$PORT" || exit 1
+out=$("$CORRAL" up --run-dir "$RUN" --data-dir "$DATA" 2>&1) && rc=0 || rc=$?
+check "second host on the same run dir: exit 1" "$rc" 1
+check_contains "second host: message" "$out" "another host is running on $RUN/control.sock"
 check "GET /counter -> 1" "$(http /counter)" '200 {"counter":1}'
 check "GET /counter -> 2" "$(http /counter)" '200 {"counter":2}'
 check "GET /other/x -> 1 (key :other:x)" "$(http /other/x)" '200 {"counter":1}'
@@ -43,6 +46,8 @@ alias=$(printf '%s' "$invj" | python3 -c 'import json,sys;d=json.load(sys.stdin)
 check "inventory --json call_alias" "$alias" "kvcounter"
 nlinks=$(printf '%s' "$invj" | python3 -c 'import json,sys;print(len(json.load(sys.stdin)["links"]))')
 check "inventory --json links" "$nlinks" 2
+labels=$(printf '%s' "$invj" | python3 -c 'import json,sys;d=json.load(sys.stdin)["labels"];print(d.get("app"),d.get("env"))')
+check "labels from manifest and --label" "$labels" "kvcounter test"
 KEY=$(printf '%s' "$invj" | python3 -c 'import json,sys;print(json.load(sys.stdin)["actors"][0]["key"])')
 
 # Remote call by alias and by key: the actor's health answer (msgpack).
