@@ -88,7 +88,8 @@ struct http_req {
     http_req_t *prev, *next; /* in l->inflight while CALLING */
     http_req_t *expired_next;
     char *uri;
-    size_t path_len; /* uri[0..path_len) is the path; the query follows '?' */
+    size_t path_off; /* uri + path_off: the path (after an absolute-form authority) */
+    size_t path_len; /* path_len bytes of path; then '?' and the query, or the end */
     corral_buf_t body;
     struct MHD_Response *resp;
     unsigned resp_status;
@@ -266,6 +267,7 @@ static const char TXT_UNAVAILABLE[] = "service unavailable: no actor is ready fo
 static const char TXT_STOPPING[] = "service unavailable: this listener is shutting down\n";
 static const char TXT_TIMEOUT[] = "gateway timeout: the actor did not answer in time\n";
 static const char TXT_TOO_LARGE[] = "request body too large\n";
+static const char TXT_BAD_TARGET[] = "bad request: the target must be a path starting with /\n";
 static const char TXT_BAD_UTF8[] = "bad request: path, query and headers must be UTF-8\n";
 
 /* The HTTP answer for a failed call: status and body (no host internals). */
@@ -499,8 +501,16 @@ static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c) {
         corral_free(r);
         return NULL;
     }
-    const char *q = strchr(r->uri, '?');
-    r->path_len = q ? (size_t)(q - r->uri) : strlen(r->uri);
+    /* absolute-form ("http://host/p?q", RFC 9112 3.2.2): keep from the path on. */
+    const char *start = r->uri;
+    if (strncasecmp(start, "http://", 7) == 0 || strncasecmp(start, "https://", 8) == 0) {
+        const char *p = strstr(start, "://") + 3;
+        p += strcspn(p, "/?");
+        start = p;
+    }
+    r->path_off = (size_t)(start - r->uri);
+    const char *q = strchr(start, '?');
+    r->path_len = q ? (size_t)(q - start) : strlen(start);
     r->l = l;
     r->conn = c;
     r->refs = 1;
@@ -654,11 +664,17 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
     if (r->too_large) return queue_text(c, MHD_HTTP_CONTENT_TOO_LARGE, TXT_TOO_LARGE, 0, 1);
     if (r->oom) return queue_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, TXT_INTERNAL, 0, 1);
 
-    const char *path = r->uri, *query = "";
+    const char *path = r->uri + r->path_off, *query = "";
     size_t path_len = r->path_len, query_len = 0;
-    if (r->uri[path_len] == '?') {
-        query = r->uri + path_len + 1;
+    if (path[path_len] == '?') {
+        query = path + path_len + 1;
         query_len = strlen(query);
+    }
+    if (path_len == 0 && r->path_off > 0) {
+        path = "/"; /* "http://host" or "http://host?q" */
+        path_len = 1;
+    } else if (path_len == 0 || path[0] != '/') { /* e.g. OPTIONS * */
+        return queue_text(c, MHD_HTTP_BAD_REQUEST, TXT_BAD_TARGET, 0, 1);
     }
     if (!corral_utf8_valid((const uint8_t *)path, path_len) ||
         !corral_utf8_valid((const uint8_t *)query, query_len))

@@ -770,6 +770,19 @@ TEST(hostile_requests) {
     const char bad_hdr[] = "GET / HTTP/1.1\r\nHost: t\r\nX-A: \xc0\xaf\r\nConnection: close\r\n\r\n";
     http_raw("127.0.0.1", f.port, bad_hdr, sizeof bad_hdr - 1, &r);
     CHECK_EQ_INT(r.status, 400);
+    /* absolute-form target: the actor still gets a path and a query. */
+    char v[128];
+    RAW("127.0.0.1", f.port, "GET http://example.com/abs/x?k=v HTTP/1.1\r\nHost: example.com\r\n"
+        "Connection: close\r\n\r\n", &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_STR(hdr(&r, "x-path", v, sizeof v), "/abs/x");
+    CHECK_EQ_STR(hdr(&r, "x-query", v, sizeof v), "k=v");
+    RAW("127.0.0.1", f.port, "GET http://example.com HTTP/1.1\r\nHost: example.com\r\n"
+        "Connection: close\r\n\r\n", &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_STR(hdr(&r, "x-path", v, sizeof v), "/");
+    RAW("127.0.0.1", f.port, "OPTIONS * HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+    CHECK_EQ_INT(r.status, 400);
     /* Half a request, then hang up. */
     {
         int fd = connect_to("127.0.0.1", f.port);
