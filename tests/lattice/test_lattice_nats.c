@@ -1,0 +1,622 @@
+/*
+ * test_lattice_nats.c - hosts joined over a real nats-server with JetStream:
+ * remote actor calls, a remote provider call, queue-group balancing, a link
+ * learned from the bucket by a late host, a chunked payload above the
+ * server's limit, timeouts and "no host runs it" errors, control subjects,
+ * and forged / unsigned / replayed invocations published with raw cnats
+ * (refused, answered with an error, announced as invocation_failed, never
+ * reaching the actor).
+ *
+ * The server: CORRAL_TEST_NATS_URL when set, else a nats-server started here
+ * on a free loopback port with a temporary JetStream store and a 64 KiB
+ * max_payload (so chunking is exercised with small bodies), stopped by PID.
+ */
+#include <jansson.h>
+#include <nats/nats.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "corral_lattice.h"
+#include "corral_mp.h"
+#include "corral_provider.h"
+#include "test.h"
+
+#define ECHO_WASM CORRAL_GUEST_DIR "/echo.wasm"
+
+static char g_url[128];
+static pid_t g_pid;
+static char g_dir[64];
+static int g_lattice_n;
+static corral_nkey_t g_cluster;
+static char g_seed[CORRAL_NKEY_SEED_LEN + 1];
+
+static void server_stop(void) {
+    if (g_pid > 0) {
+        kill(g_pid, SIGTERM);
+        waitpid(g_pid, NULL, 0);
+        g_pid = 0;
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+        if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", g_dir);
+    }
+}
+
+static int free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t l = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) || getsockname(fd, (struct sockaddr *)&a, &l)) {
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static int server_start(void) {
+    if (g_url[0]) return 0;
+    const char *env = getenv("CORRAL_TEST_NATS_URL");
+    if (env && *env) {
+        snprintf(g_url, sizeof g_url, "%s", env);
+    } else {
+        snprintf(g_dir, sizeof g_dir, "/tmp/corral-nats-XXXXXX");
+        if (!mkdtemp(g_dir)) return -1;
+        int port = free_port();
+        char conf[128];
+        snprintf(conf, sizeof conf, "%s/nats.conf", g_dir);
+        FILE *f = fopen(conf, "w");
+        if (!f) return -1;
+        fprintf(f, "host: 127.0.0.1\nport: %d\nmax_payload: 65536\njetstream {\n store_dir: \"%s/js\"\n}\n",
+                port, g_dir);
+        fclose(f);
+        g_pid = fork();
+        if (g_pid == 0) {
+            int dn = open("/dev/null", 1);
+            if (dn >= 0) {
+                dup2(dn, 1);
+                dup2(dn, 2);
+            }
+            execlp("nats-server", "nats-server", "-c", conf, (char *)NULL);
+            _exit(127);
+        }
+        atexit(server_stop);
+        snprintf(g_url, sizeof g_url, "nats://127.0.0.1:%d", port);
+    }
+    for (int i = 0; i < 100; i++) { /* wait until it answers */
+        natsConnection *nc = NULL;
+        if (natsConnection_ConnectTo(&nc, g_url) == NATS_OK) {
+            natsConnection_Destroy(nc);
+            corral_nkey_generate(CORRAL_NKEY_CLUSTER, &g_cluster, NULL);
+            corral_nkey_seed_str(&g_cluster, g_seed, NULL);
+            return 0;
+        }
+        usleep(50000);
+    }
+    return -1;
+}
+
+/* One member: a host (no built-ins, unsigned modules allowed) and its lattice. */
+typedef struct member {
+    corral_host_t *host;
+    corral_lattice_t *lat;
+} member_t;
+
+static int member_start(member_t *m, const char *lattice, corral_lattice_provider_call_fn pc,
+                        void *pcu) {
+    corral_host_config_t hc = {0};
+    hc.allow_unsigned = 1;
+    hc.no_builtins = 1;
+    hc.health_interval_ms = CORRAL_HOST_HEALTH_OFF;
+    hc.worker_threads = 2;
+    corral_err_t err;
+    memset(m, 0, sizeof *m);
+    if (corral_host_new(&hc, &m->host, &err) || corral_host_start(m->host, &err)) {
+        fprintf(stderr, "host: %s\n", err.msg);
+        return -1;
+    }
+    corral_host_kv_t labels[1] = {{"zone", "test"}};
+    corral_lattice_config_t lc = {0};
+    lc.lattice = lattice;
+    lc.nats_url = g_url;
+    lc.cluster_seed = g_seed;
+    lc.labels = labels;
+    lc.nlabels = 1;
+    lc.call_timeout_ms = 3000;
+    lc.provider_call = pc;
+    lc.provider_call_user = pcu;
+    if (corral_lattice_new(m->host, &lc, &m->lat, &err) || corral_lattice_start(m->lat, &err)) {
+        fprintf(stderr, "lattice: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void member_stop(member_t *m) {
+    corral_lattice_free(m->lat);
+    corral_host_free(m->host);
+    memset(m, 0, sizeof *m);
+}
+
+static int start_echo(member_t *m, char key[CORRAL_HOST_KEY_LEN]) {
+    corral_host_actor_info_t info;
+    corral_err_t err;
+    if (corral_host_actor_start_file(m->host, ECHO_WASM, NULL, &info, &err)) {
+        fprintf(stderr, "echo: %s\n", err.msg);
+        return -1;
+    }
+    if (key) memcpy(key, info.key, CORRAL_HOST_KEY_LEN);
+    return corral_lattice_sync(m->lat, &err) == CORRAL_OK ? 0 : -1;
+}
+
+static const char *new_lattice(char *buf, size_t n) {
+    snprintf(buf, n, "t%d-%d", (int)getpid(), g_lattice_n++);
+    return buf;
+}
+
+static corral_status_t call_actor(member_t *m, const char *key, const char *op, const void *p,
+                                  size_t n, uint32_t tmo, corral_buf_t *out, corral_err_t *err) {
+    corral_lattice_entity_t t = {(char *)key, NULL, NULL};
+    return corral_lattice_call(m->lat, NULL, &t, op, p, n, tmo, out, err);
+}
+
+#define NEED_SERVER()                                                                              \
+    do {                                                                                           \
+        REQUIRE(server_start() == 0);                                                              \
+    } while (0)
+
+TEST(remote_actor_call) {
+    NEED_SERVER();
+    char ln[64], key[CORRAL_HOST_KEY_LEN];
+    new_lattice(ln, sizeof ln);
+    member_t a, b;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+    REQUIRE(member_start(&b, ln, NULL, NULL) == 0);
+    REQUIRE(start_echo(&b, key) == 0);
+    corral_buf_t out = CORRAL_BUF_INIT;
+    corral_err_t err;
+    CHECK_EQ_INT(call_actor(&a, key, "echo", "over the wire", 13, 0, &out, &err), CORRAL_OK);
+    CHECK(out.len == 13 && memcmp(out.data, "over the wire", 13) == 0);
+    corral_lattice_stats_t sa, sb;
+    corral_lattice_stats(a.lat, &sa);
+    corral_lattice_stats(b.lat, &sb);
+    CHECK_EQ_INT(sa.calls_out, 1);
+    CHECK_EQ_INT(sb.calls_in, 1);
+    /* a remote guest error travels back as an error */
+    out.len = 0;
+    CHECK_EQ_INT(call_actor(&a, key, "no-such-op", "x", 1, 0, &out, &err), CORRAL_ERR_GUEST);
+    CHECK_CONTAINS(err.msg, "remote call to");
+    /* a local callee stays in process */
+    out.len = 0;
+    CHECK_EQ_INT(call_actor(&b, key, "echo", "local", 5, 0, &out, &err), CORRAL_OK);
+    corral_lattice_stats(b.lat, &sb);
+    CHECK_EQ_INT(sb.calls_out, 0);
+    /* the callee host leaves: no one answers */
+    member_stop(&b);
+    out.len = 0;
+    CHECK_EQ_INT(call_actor(&a, key, "echo", "x", 1, 500, &out, &err), CORRAL_ERR_NO_ACTOR);
+    CHECK_CONTAINS(err.msg, "no host in lattice");
+    corral_buf_free(&out);
+    member_stop(&a);
+}
+
+TEST(timeout_when_callee_hangs) {
+    NEED_SERVER();
+    char ln[64];
+    new_lattice(ln, sizeof ln);
+    member_t a;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+    /* a "host" that subscribed and then hung: it never answers */
+    natsConnection *nc = NULL;
+    natsSubscription *sub = NULL;
+    REQUIRE(natsConnection_ConnectTo(&nc, g_url) == NATS_OK);
+    const char *key = "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5";
+    char subj[256];
+    snprintf(subj, sizeof subj, "wasmbus.rpc.%s.%s", ln, key);
+    REQUIRE(natsConnection_SubscribeSync(&sub, nc, subj) == NATS_OK);
+    natsConnection_Flush(nc);
+    corral_buf_t out = CORRAL_BUF_INIT;
+    corral_err_t err;
+    uint64_t t0 = corral_now_ns();
+    CHECK_EQ_INT(call_actor(&a, key, "echo", "x", 1, 300, &out, &err), CORRAL_ERR_TIMEOUT);
+    uint64_t ms = (corral_now_ns() - t0) / 1000000;
+    char want[128];
+    snprintf(want, sizeof want, "timeout calling %s after 300 ms", key);
+    CHECK_EQ_STR(err.msg, want);
+    CHECK(ms >= 290 && ms < 2000);
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(nc);
+    corral_buf_free(&out);
+    member_stop(&a);
+}
+
+TEST(queue_group_balancing) {
+    NEED_SERVER();
+    char ln[64], key[CORRAL_HOST_KEY_LEN];
+    new_lattice(ln, sizeof ln);
+    member_t a, b, c;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+    REQUIRE(member_start(&b, ln, NULL, NULL) == 0);
+    REQUIRE(member_start(&c, ln, NULL, NULL) == 0);
+    REQUIRE(start_echo(&b, key) == 0);
+    REQUIRE(start_echo(&c, NULL) == 0);
+    corral_buf_t out = CORRAL_BUF_INIT;
+    int ok = 0;
+    for (int i = 0; i < 60; i++) {
+        out.len = 0;
+        ok += call_actor(&a, key, "echo", "b", 1, 0, &out, NULL) == CORRAL_OK;
+    }
+    CHECK_EQ_INT(ok, 60);
+    corral_lattice_stats_t sb, sc;
+    corral_lattice_stats(b.lat, &sb);
+    corral_lattice_stats(c.lat, &sc);
+    CHECK_EQ_INT(sb.calls_in + sc.calls_in, 60);
+    CHECK(sb.calls_in >= 5 && sc.calls_in >= 5); /* both hosts served */
+    corral_buf_free(&out);
+    member_stop(&c);
+    member_stop(&b);
+    member_stop(&a);
+}
+
+TEST(chunked_payload) {
+    NEED_SERVER();
+    char ln[64], key[CORRAL_HOST_KEY_LEN];
+    new_lattice(ln, sizeof ln);
+    member_t a, b;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+    REQUIRE(member_start(&b, ln, NULL, NULL) == 0);
+    REQUIRE(start_echo(&b, key) == 0);
+    natsConnection *nc = NULL;
+    REQUIRE(natsConnection_ConnectTo(&nc, g_url) == NATS_OK);
+    size_t n = (size_t)natsConnection_GetMaxPayload(nc) * 5 / 2;
+    natsConnection_Destroy(nc);
+    uint8_t *big = corral_malloc(n);
+    REQUIRE(big);
+    for (size_t i = 0; i < n; i++) big[i] = (uint8_t)(i * 131 + 7);
+    corral_buf_t out = CORRAL_BUF_INIT;
+    corral_err_t err;
+    CHECK_EQ_INT(call_actor(&a, key, "echo", big, n, 10000, &out, &err), CORRAL_OK);
+    CHECK(out.len == n && memcmp(out.data, big, n) == 0);
+    corral_lattice_stats_t sa, sb;
+    corral_lattice_stats(a.lat, &sa);
+    corral_lattice_stats(b.lat, &sb);
+    CHECK_EQ_INT(sa.chunked_out, 1); /* the request */
+    CHECK_EQ_INT(sb.chunked_in, 1);
+    CHECK_EQ_INT(sb.chunked_out, 1); /* the response */
+    CHECK_EQ_INT(sa.chunked_in, 1);
+    corral_free(big);
+    corral_buf_free(&out);
+    member_stop(&b);
+    member_stop(&a);
+}
+
+/* ---- a remote provider ------------------------------------------------------------ */
+
+typedef struct prov {
+    const corral_provider_t *p;
+    void *inst;
+    corral_provider_host_t ph;
+} prov_t;
+
+static corral_status_t prov_call(void *user, const char *provider_key, const char *contract_id,
+                                 const char *link_name, const char *origin_actor,
+                                 const char *operation, const uint8_t *msg, size_t len,
+                                 corral_buf_t *resp, corral_err_t *err) {
+    prov_t *pv = user;
+    corral_provider_call_t c = {origin_actor, link_name, contract_id, operation, msg, len};
+    corral_provider_bytes_t r = {0};
+    corral_status_t st = pv->p->call(pv->inst, &c, &r, err);
+    if (st == CORRAL_OK && r.len) st = corral_buf_append(resp, r.data, r.len);
+    corral_free(r.data);
+    return st;
+}
+
+TEST(remote_provider_call) {
+    NEED_SERVER();
+    char ln[64];
+    new_lattice(ln, sizeof ln);
+    prov_t pv = {0};
+    pv.p = corral_provider_builtin_find("keyvalue:memory");
+    REQUIRE(pv.p);
+    corral_provider_host_init_default(&pv.ph, "/tmp");
+    corral_err_t err;
+    REQUIRE(pv.p->create(NULL, 0, &pv.ph, &pv.inst, &err) == CORRAL_OK);
+    const char *actor = "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5";
+    REQUIRE(pv.p->link(pv.inst, actor, "default", NULL, 0, &err) == CORRAL_OK);
+    member_t a, b;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+    REQUIRE(member_start(&b, ln, prov_call, &pv) == 0);
+    const char *pkey = "VAHNM37G5ARLUVVRXB6JFCZE6DYMYUUJW2WXKN7TURDVK2GWVGZLBCP4";
+    REQUIRE(corral_lattice_provider_add(b.lat, pkey, "wasmcloud:keyvalue", "default", &err) ==
+            CORRAL_OK);
+    /* Set {key, value, expires} from a's side, addressed by contract and link
+     * only: a learns the provider's key from b's provider_started event. */
+    corral_buf_t req = CORRAL_BUF_INIT, out = CORRAL_BUF_INIT;
+    msgpack_packer pk;
+    corral_mp_packer_init(&pk, &req);
+    msgpack_pack_map(&pk, 3);
+    corral_mp_pack_cstr(&pk, "key");
+    corral_mp_pack_cstr(&pk, "color");
+    corral_mp_pack_cstr(&pk, "value");
+    corral_mp_pack_cstr(&pk, "green");
+    corral_mp_pack_cstr(&pk, "expires");
+    msgpack_pack_int(&pk, 0);
+    corral_lattice_entity_t origin = {(char *)actor, NULL, NULL};
+    corral_lattice_entity_t target = {NULL, "wasmcloud:keyvalue", "default"};
+    corral_status_t st = CORRAL_ERR_NO_LINK;
+    for (int i = 0; i < 100 && st == CORRAL_ERR_NO_LINK; i++) {
+        st = corral_lattice_call(a.lat, &origin, &target, "Set", req.data, req.len, 0, &out, &err);
+        if (st == CORRAL_ERR_NO_LINK) usleep(20000);
+    }
+    CHECK_EQ_INT(st, CORRAL_OK);
+    req.len = 0;
+    out.len = 0;
+    msgpack_pack_map(&pk, 1);
+    corral_mp_pack_cstr(&pk, "key");
+    corral_mp_pack_cstr(&pk, "color");
+    CHECK_EQ_INT(corral_lattice_call(a.lat, &origin, &target, "Get", req.data, req.len, 0, &out,
+                                     &err),
+                 CORRAL_OK);
+    corral_mp_doc_t doc;
+    if (corral_mp_doc_parse(&doc, "Get", out.data, out.len, &err) == CORRAL_OK) {
+        corral_mp_str_t v = {0};
+        CHECK(corral_mp_get_str(&doc, "value", &v, &err) == CORRAL_OK);
+        CHECK(v.n == 5 && memcmp(v.p, "green", 5) == 0);
+        corral_mp_doc_deinit(&doc);
+    } else {
+        CHECK(!"Get response decodes");
+    }
+    corral_buf_free(&req);
+    corral_buf_free(&out);
+    member_stop(&b);
+    member_stop(&a);
+    pv.p->destroy(pv.inst);
+}
+
+/* ---- links from the bucket ------------------------------------------------------- */
+
+TEST(late_host_learns_links) {
+    NEED_SERVER();
+    char ln[64];
+    new_lattice(ln, sizeof ln);
+    member_t a, d;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+    const char *actor = "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5";
+    corral_host_kv_t vals[1] = {{"URL", "redis://nowhere"}};
+    corral_err_t err;
+    REQUIRE(corral_lattice_link_put(a.lat, actor, "wasmcloud:keyvalue", "cache", NULL, vals, 1,
+                                    &err) == CORRAL_OK);
+    /* d starts after the link was made */
+    REQUIRE(member_start(&d, ln, NULL, NULL) == 0);
+    char *inv = NULL;
+    REQUIRE(corral_host_inventory(d.host, &inv, &err) == CORRAL_OK);
+    json_t *j = json_loads(inv, 0, NULL);
+    corral_free(inv);
+    int found = 0;
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(j, "links"), i, l) {
+        if (strcmp(json_string_value(json_object_get(l, "actor")), actor) == 0 &&
+            strcmp(json_string_value(json_object_get(l, "link_name")), "cache") == 0 &&
+            strcmp(json_string_value(json_object_get(json_object_get(l, "values"), "URL")),
+                   "redis://nowhere") == 0)
+            found = 1;
+    }
+    json_decref(j);
+    CHECK(found);
+    corral_lattice_stats_t sd;
+    corral_lattice_stats(d.lat, &sd);
+    CHECK(sd.links_applied >= 1);
+    /* a delete reaches d through its watcher */
+    REQUIRE(corral_lattice_link_del(a.lat, actor, "wasmcloud:keyvalue", "cache", &err) ==
+            CORRAL_OK);
+    int gone = 0;
+    for (int k = 0; k < 100 && !gone; k++) {
+        REQUIRE(corral_host_inventory(d.host, &inv, &err) == CORRAL_OK);
+        j = json_loads(inv, 0, NULL);
+        corral_free(inv);
+        gone = json_array_size(json_object_get(j, "links")) == 0;
+        json_decref(j);
+        if (!gone) usleep(20000);
+    }
+    CHECK(gone);
+    member_stop(&d);
+    member_stop(&a);
+}
+
+/* ---- control subjects ----------------------------------------------------------------- */
+
+TEST(control_subjects) {
+    NEED_SERVER();
+    char ln[64], subj[256];
+    new_lattice(ln, sizeof ln);
+    member_t a;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+    natsConnection *nc = NULL;
+    natsMsg *r = NULL;
+    REQUIRE(natsConnection_ConnectTo(&nc, g_url) == NATS_OK);
+    snprintf(subj, sizeof subj, "wasmbus.ctl.%s.ping.hosts", ln);
+    REQUIRE(natsConnection_RequestString(&r, nc, subj, "", 2000) == NATS_OK);
+    json_t *j = json_loadb(natsMsg_GetData(r), (size_t)natsMsg_GetDataLength(r), 0, NULL);
+    CHECK_EQ_STR(json_string_value(json_object_get(j, "id")), corral_host_key(a.host));
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(j, "labels"), "zone")), "test");
+    json_decref(j);
+    natsMsg_Destroy(r);
+    /* la: start an actor by command, then it answers over the lattice */
+    snprintf(subj, sizeof subj, "wasmbus.ctl.%s.cmd.%s.la", ln, corral_host_key(a.host));
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "{\"path\":\"%s\",\"allow_unsigned\":true}", ECHO_WASM);
+    REQUIRE(natsConnection_RequestString(&r, nc, subj, cmd, 5000) == NATS_OK);
+    j = json_loadb(natsMsg_GetData(r), (size_t)natsMsg_GetDataLength(r), 0, NULL);
+    CHECK(json_is_true(json_object_get(j, "accepted")));
+    const char *key = json_string_value(json_object_get(json_object_get(j, "result"), "key"));
+    char k[CORRAL_HOST_KEY_LEN] = "";
+    if (key) snprintf(k, sizeof k, "%s", key);
+    json_decref(j);
+    natsMsg_Destroy(r);
+    /* inventory over NATS lists it */
+    snprintf(subj, sizeof subj, "wasmbus.ctl.%s.get.%s.inv", ln, corral_host_key(a.host));
+    REQUIRE(natsConnection_RequestString(&r, nc, subj, "", 2000) == NATS_OK);
+    j = json_loadb(natsMsg_GetData(r), (size_t)natsMsg_GetDataLength(r), 0, NULL);
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(json_object_get(j, "actors"), 0),
+                                                   "key")),
+                 k);
+    json_decref(j);
+    natsMsg_Destroy(r);
+    /* its claims are in the bucket */
+    snprintf(subj, sizeof subj, "wasmbus.ctl.%s.get.claims", ln);
+    REQUIRE(natsConnection_RequestString(&r, nc, subj, "", 2000) == NATS_OK);
+    j = json_loadb(natsMsg_GetData(r), (size_t)natsMsg_GetDataLength(r), 0, NULL);
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(json_object_get(j, "claims"), 0),
+                                                   "sub")),
+                 k);
+    json_decref(j);
+    natsMsg_Destroy(r);
+    /* auctions: matching labels answer, others stay silent */
+    snprintf(subj, sizeof subj, "wasmbus.ctl.%s.auction.actor", ln);
+    REQUIRE(natsConnection_RequestString(&r, nc, subj, "{\"constraints\":{\"zone\":\"test\"}}",
+                                         2000) == NATS_OK);
+    natsMsg_Destroy(r);
+    r = NULL;
+    CHECK(natsConnection_RequestString(&r, nc, subj, "{\"constraints\":{\"zone\":\"mars\"}}",
+                                       300) != NATS_OK);
+    natsMsg_Destroy(r);
+    /* an unknown command is refused */
+    snprintf(subj, sizeof subj, "wasmbus.ctl.%s.cmd.%s.xyz", ln, corral_host_key(a.host));
+    REQUIRE(natsConnection_RequestString(&r, nc, subj, "{}", 2000) == NATS_OK);
+    j = json_loadb(natsMsg_GetData(r), (size_t)natsMsg_GetDataLength(r), 0, NULL);
+    CHECK(json_is_false(json_object_get(j, "accepted")));
+    json_decref(j);
+    natsMsg_Destroy(r);
+    natsConnection_Destroy(nc);
+    member_stop(&a);
+}
+
+/* ---- forged invocations with raw cnats ------------------------------------------------ */
+
+static corral_status_t raw_call(natsConnection *nc, const char *subj,
+                                corral_lattice_invocation_t *inv, corral_lattice_response_t *r) {
+    corral_buf_t b = CORRAL_BUF_INIT;
+    natsMsg *m = NULL;
+    corral_status_t st = corral_lattice_invocation_encode(inv, &b, NULL);
+    if (!st && natsConnection_Request(&m, nc, subj, b.data, (int)b.len, 3000) != NATS_OK)
+        st = CORRAL_ERR_IO;
+    if (!st)
+        st = corral_lattice_response_decode((const uint8_t *)natsMsg_GetData(m),
+                                            (size_t)natsMsg_GetDataLength(m), r, NULL);
+    natsMsg_Destroy(m);
+    corral_buf_free(&b);
+    return st;
+}
+
+TEST(forged_invocations_refused) {
+    NEED_SERVER();
+    char ln[64], key[CORRAL_HOST_KEY_LEN], subj[256];
+    new_lattice(ln, sizeof ln);
+    member_t b;
+    REQUIRE(member_start(&b, ln, NULL, NULL) == 0);
+    REQUIRE(start_echo(&b, key) == 0);
+    natsConnection *nc = NULL;
+    natsSubscription *evs = NULL;
+    REQUIRE(natsConnection_ConnectTo(&nc, g_url) == NATS_OK);
+    snprintf(subj, sizeof subj, "wasmbus.evt.%s", ln);
+    REQUIRE(natsConnection_SubscribeSync(&evs, nc, subj) == NATS_OK);
+    natsConnection_Flush(nc);
+    snprintf(subj, sizeof subj, "wasmbus.rpc.%s.%s", ln, key);
+    corral_nkey_t outsider;
+    corral_nkey_generate(CORRAL_NKEY_CLUSTER, &outsider, NULL);
+    corral_lattice_invocation_t inv;
+    corral_lattice_response_t r;
+    memset(&inv, 0, sizeof inv);
+    inv.origin.public_key = corral_strdup("MATTACKERXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX");
+    inv.target.public_key = corral_strdup(key);
+    inv.operation = corral_strdup("echo");
+    inv.host_id = corral_strdup("NATTACKER");
+    inv.msg = (uint8_t *)corral_strdup("pwn");
+    inv.msg_len = inv.content_length = 3;
+    /* 1 unsigned */
+    inv.id = corral_strdup("forged-1");
+    inv.encoded_claims = corral_strdup("");
+    REQUIRE(raw_call(nc, subj, &inv, &r) == CORRAL_OK);
+    CHECK(r.error != NULL);
+    CHECK(r.msg_len == 0);
+    corral_lattice_response_deinit(&r);
+    /* 2 signed by a cluster key the lattice does not trust */
+    corral_free(inv.id);
+    inv.id = NULL;
+    REQUIRE(corral_lattice_sign(&inv, NULL, 0, &outsider, 0, 0, NULL) == CORRAL_OK);
+    REQUIRE(raw_call(nc, subj, &inv, &r) == CORRAL_OK);
+    CHECK(r.error && strstr(r.error, "cluster issuers"));
+    corral_lattice_response_deinit(&r);
+    /* 3 signed by the lattice's key but tampered after signing */
+    corral_free(inv.id);
+    inv.id = NULL;
+    REQUIRE(corral_lattice_sign(&inv, NULL, 0, &g_cluster, 0, 0, NULL) == CORRAL_OK);
+    inv.msg[0] = 'P';
+    REQUIRE(raw_call(nc, subj, &inv, &r) == CORRAL_OK);
+    CHECK(r.error && strstr(r.error, "hash"));
+    corral_lattice_response_deinit(&r);
+    /* 4 expired */
+    corral_free(inv.id);
+    inv.id = NULL;
+    REQUIRE(corral_lattice_sign(&inv, NULL, 0, &g_cluster, corral_unix_time() - 120, 0, NULL) ==
+            CORRAL_OK);
+    REQUIRE(raw_call(nc, subj, &inv, &r) == CORRAL_OK);
+    CHECK(r.error && strstr(r.error, "expired"));
+    corral_lattice_response_deinit(&r);
+    corral_host_actor_stats_t as;
+    REQUIRE(corral_host_actor_stats(b.host, key, &as, NULL) == CORRAL_OK);
+    CHECK_EQ_INT(as.calls, 0); /* none of them reached the actor */
+    /* 5 a genuine one works once ... */
+    corral_free(inv.id);
+    inv.id = NULL;
+    REQUIRE(corral_lattice_sign(&inv, NULL, 0, &g_cluster, 0, 0, NULL) == CORRAL_OK);
+    REQUIRE(raw_call(nc, subj, &inv, &r) == CORRAL_OK);
+    CHECK(r.error == NULL);
+    CHECK(r.msg_len == 3 && memcmp(r.msg, "Pwn", 3) == 0);
+    corral_lattice_response_deinit(&r);
+    /* ... and is refused when replayed */
+    REQUIRE(raw_call(nc, subj, &inv, &r) == CORRAL_OK);
+    CHECK(r.error && strstr(r.error, "replay"));
+    corral_lattice_response_deinit(&r);
+    REQUIRE(corral_host_actor_stats(b.host, key, &as, NULL) == CORRAL_OK);
+    CHECK_EQ_INT(as.calls, 1);
+    corral_lattice_stats_t sb;
+    corral_lattice_stats(b.lat, &sb);
+    CHECK_EQ_INT(sb.refused, 5);
+    /* each refusal was announced */
+    int failed = 0;
+    natsMsg *m = NULL;
+    while (natsSubscription_NextMsg(&m, evs, 500) == NATS_OK) {
+        json_t *e = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
+        const char *t = json_string_value(json_object_get(e, "type"));
+        if (t && strcmp(t, "com.wasmcloud.lattice.invocation_failed") == 0) failed++;
+        CHECK_EQ_STR(json_string_value(json_object_get(e, "specversion")), "1.0");
+        json_decref(e);
+        natsMsg_Destroy(m);
+    }
+    CHECK_EQ_INT(failed, 5);
+    /* garbage bytes are answered too */
+    natsMsg *rm = NULL;
+    REQUIRE(natsConnection_Request(&rm, nc, subj, "\xc1\xc1", 2, 2000) == NATS_OK);
+    CHECK(corral_lattice_response_decode((const uint8_t *)natsMsg_GetData(rm),
+                                         (size_t)natsMsg_GetDataLength(rm), &r, NULL) == CORRAL_OK);
+    CHECK(r.error != NULL);
+    corral_lattice_response_deinit(&r);
+    natsMsg_Destroy(rm);
+    corral_lattice_invocation_deinit(&inv);
+    corral_nkey_wipe(&outsider);
+    natsSubscription_Destroy(evs);
+    natsConnection_Destroy(nc);
+    member_stop(&b);
+}
+
+TEST_MAIN(TEST_ENTRY(remote_actor_call), TEST_ENTRY(timeout_when_callee_hangs),
+          TEST_ENTRY(queue_group_balancing), TEST_ENTRY(chunked_payload),
+          TEST_ENTRY(remote_provider_call), TEST_ENTRY(late_host_learns_links),
+          TEST_ENTRY(control_subjects), TEST_ENTRY(forged_invocations_refused))
