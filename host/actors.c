@@ -596,7 +596,7 @@ corral_status_t corral_host_actor_update(corral_host_t *h, const char *actor, co
         host_strlcpy(out->key, c->key, sizeof out->key);
         out->old_rev = old->claims->rev;
         out->new_rev = nv->claims->rev;
-        out->swap_pause_us = ps.last_swap_pause_ns / 1000;
+        out->swap_pause_us = (ps.last_swap_pause_ns + 999) / 1000; /* rounded up */
         out->caps_changed = caps_changed;
     }
     if (caps_changed) {

@@ -389,6 +389,9 @@ TEST(update_under_traffic) {
         v2 += t[i].v2;
         if (t[i].fail) fprintf(stderr, "  thread %d: %s\n", i, t[i].last_err);
     }
+    fprintf(stderr, "  live update under %d threads: %ld calls (%ld on v1, %ld on v2), %ld failed, "
+                    "swap pause %llu us\n",
+            NTHREADS, ok + fail, v1, v2, fail, (unsigned long long)r.swap_pause_us);
     CHECK_EQ_INT(fail, 0);
     CHECK(v1 > 0);
     CHECK(v2 > 0);
@@ -443,6 +446,9 @@ TEST(provider_swap_under_traffic) {
         no_link += t[i].no_link;
         if (t[i].max_fail_ns > max_fail) max_fail = t[i].max_fail_ns;
     }
+    fprintf(stderr, "  provider swap: %ld ok, %ld failed (all 'no provider linked': %s), slowest "
+                    "failure %.3f ms\n",
+            ok, fail, fail == no_link ? "yes" : "no", max_fail / 1e6);
     CHECK(ok_at_unlink > 0);
     CHECK(no_link_before > 0);
     CHECK_EQ_INT(fail, no_link); /* every failure is the fast "no provider linked" one */
@@ -544,6 +550,7 @@ typedef struct echo_prov {
 } echo_prov_t;
 
 static echo_prov_t *g_echo_prov;
+static atomic_int g_slow_in, g_slow_release;
 
 static void ep_describe(corral_provider_info_t *info) {
     info->contract_id = "test:echo";
@@ -590,6 +597,10 @@ static void ep_unlink(void *inst, const char *actor, const char *ln) {}
 static corral_status_t ep_call(void *inst, const corral_provider_call_t *call,
                                corral_provider_bytes_t *resp, corral_err_t *err) {
     echo_prov_t *p = inst;
+    if (strcmp(call->operation, "Sleep") == 0) { /* a slow backend */
+        atomic_store(&g_slow_in, 1);
+        while (!atomic_load(&g_slow_release)) sleep_ms(1);
+    }
     resp->len = call->payload_len;
     resp->data = p->host->alloc(resp->len ? resp->len : 1);
     if (resp->len) memcpy(resp->data, call->payload, resp->len);
@@ -661,6 +672,67 @@ TEST(provider_calls_actor) {
                  CORRAL_OK);
     CHECK(resp.len == 4 && memcmp(resp.data, "back", 4) == 0);
     corral_buf_free(&pl);
+    corral_buf_free(&resp);
+    fixture_deinit(&f);
+}
+
+/* A provider call that does not return must not hold up other actors, other
+ * calls of the same actor, or control operations. */
+typedef struct slow_call {
+    corral_host_t *h;
+    corral_status_t st;
+    atomic_int done;
+} slow_call_t;
+
+static void *slow_main(void *arg) {
+    slow_call_t *sc = arg;
+    corral_buf_t p = CORRAL_BUF_INIT, resp = CORRAL_BUF_INIT;
+    hostcall_payload(&p, "", "test:echo", "Sleep", "zz", 2);
+    corral_err_t err;
+    sc->st = corral_host_call(sc->h, "slowpoke", "hostcall", p.data, p.len, &resp, &err);
+    atomic_store(&sc->done, 1);
+    corral_buf_free(&p);
+    corral_buf_free(&resp);
+    return NULL;
+}
+
+TEST(slow_provider_blocks_nobody_else) {
+    fixture_t f;
+    REQUIRE(fixture_init(&f, NULL));
+    corral_err_t err;
+    corral_err_clear(&err);
+    corral_status_t rst = corral_provider_builtin_register(&echo_provider, &err);
+    REQUIRE(rst == CORRAL_OK || rst == CORRAL_ERR_EXISTS);
+    static const char *const caps[] = {"test:echo", NULL};
+    REQUIRE(start_actor(&f, &f.v1, &f.k, "slowpoke", caps, 1, "slowpoke", NULL));
+    test_keys_t k2;
+    keys_new(&k2);
+    REQUIRE(start_actor(&f, &f.v2, &k2, "bystander", NULL, 1, "bystander", NULL));
+    REQUIRE(start_kv(&f, "test-echo", NULL));
+    REQUIRE(corral_host_link_put(f.h, "slowpoke", "test:echo", NULL, NULL, 0, &err) == CORRAL_OK);
+    atomic_store(&g_slow_in, 0);
+    atomic_store(&g_slow_release, 0);
+    slow_call_t sc = {.h = f.h};
+    pthread_t th;
+    pthread_create(&th, NULL, slow_main, &sc);
+    for (int i = 0; i < 20000 && !atomic_load(&g_slow_in); i++) sleep_ms(1);
+    CHECK(atomic_load(&g_slow_in));
+    corral_buf_t resp = CORRAL_BUF_INIT;
+    /* another actor, the same actor, and control operations all proceed */
+    CHECK_EQ_INT(call_text(f.h, "bystander", "version", NULL, &resp, &err), CORRAL_OK);
+    CHECK_EQ_STR((const char *)resp.data, "v2");
+    CHECK_EQ_INT(call_text(f.h, "slowpoke", "echo", "quick", &resp, &err), CORRAL_OK);
+    CHECK_EQ_STR((const char *)resp.data, "quick");
+    CHECK_EQ_INT(corral_host_link_put(f.h, "bystander", "wasmcloud:keyvalue", NULL, NULL, 0, &err),
+                 CORRAL_OK);
+    char *inv = NULL;
+    CHECK_EQ_INT(corral_host_inventory(f.h, &inv, &err), CORRAL_OK);
+    corral_free(inv);
+    CHECK_EQ_INT(atomic_load(&sc.done), 0); /* the slow call was in flight all along */
+    atomic_store(&g_slow_release, 1);
+    pthread_join(th, NULL);
+    CHECK_EQ_INT(sc.st, CORRAL_OK);
+    keys_wipe(&k2);
     corral_buf_free(&resp);
     fixture_deinit(&f);
 }
@@ -819,5 +891,6 @@ TEST_MAIN(TEST_ENTRY(echo_and_kv), TEST_ENTRY(capability_refusal),
           TEST_ENTRY(actor_to_actor_and_builtins), TEST_ENTRY(live_update),
           TEST_ENTRY(update_under_traffic), TEST_ENTRY(provider_swap_under_traffic),
           TEST_ENTRY(trap_and_deadline), TEST_ENTRY(unsigned_actor_and_health_periodic),
-          TEST_ENTRY(provider_calls_actor), TEST_ENTRY(control_every_op),
+          TEST_ENTRY(provider_calls_actor), TEST_ENTRY(slow_provider_blocks_nobody_else),
+          TEST_ENTRY(control_every_op),
           TEST_ENTRY(stop_with_calls_in_flight))
