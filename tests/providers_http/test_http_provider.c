@@ -494,6 +494,23 @@ TEST(body_limit) {
     pthread_mutex_lock(&f.fake.mu);
     CHECK_EQ_INT(f.fake.calls, calls); /* the actor never saw them */
     pthread_mutex_unlock(&f.fake.mu);
+    /* Expect: 100-continue within the limit: 100, then the body, then 200. */
+    {
+        int fd = connect_to("127.0.0.1", f.port);
+        REQUIRE(fd >= 0);
+        const char h[] = "POST /cont HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                         "Content-Length: 3\r\nExpect: 100-continue\r\n\r\n";
+        CHECK(send_all(fd, h, sizeof h - 1) == 0);
+        char first[64] = {0};
+        ssize_t k = recv(fd, first, sizeof first - 1, 0);
+        CHECK(k > 0 && strncmp(first, "HTTP/1.1 100", 12) == 0);
+        CHECK(send_all(fd, "abc", 3) == 0);
+        memset(&r, 0, sizeof r);
+        read_resp(fd, &r);
+        close(fd);
+        CHECK_EQ_INT(r.status, 200);
+        CHECK_EQ_STR(r.body, "echo:abc");
+    }
     /* Relinking with the same address changes the limit in place. */
     REQUIRE(fx_link(&f, &e, "MAX_BODY_BYTES", "32", NULL) == CORRAL_OK);
     http_post(f.port, "/", "0123456789abcdefg", 17, &r);
@@ -852,7 +869,7 @@ TEST(reply_inline_on_calling_thread) {
     corral_err_t e;
     resp_t r;
     REQUIRE(fx_start(&f, 1) == 0);
-    REQUIRE(fx_link(&f, &e, NULL) == CORRAL_OK);
+    REQUIRE(fx_link(&f, &e, "THREADS", "1", NULL) == CORRAL_OK);
     f.fake.inline_reply = 1;
     for (int i = 0; i < 20; i++) {
         http_post(f.port, "/inline", "abc", 3, &r);
