@@ -40,7 +40,10 @@ int corral_cli_exit_for(corral_status_t st);
     X(start, "start an actor or a provider on a running host")                                     \
     X(stop, "stop an actor, a provider or the host")                                               \
     X(update, "live-update a running actor to a new revision")                                     \
-    X(link, "link or unlink an actor and a capability provider")
+    X(link, "link or unlink an actor and a capability provider")                                   \
+    X(new, "scaffold a new actor project (C or AssemblyScript)")                                   \
+    X(build, "compile and sign an actor project")                                                  \
+    X(run, "build an actor project, serve it locally, live-update it on every change")
 
 #define CORRAL_CLI_DECLARE_(name, summary) int corral_cli_##name(int argc, char **argv);
 CORRAL_CLI_COMMANDS(CORRAL_CLI_DECLARE_)
