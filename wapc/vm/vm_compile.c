@@ -66,6 +66,7 @@ typedef struct cc {
     size_t last_ins, last_dst;
     uint32_t last_h;
     int last_cmp; /* 0 none, else op index of the fusable compare */
+    int last_op;  /* op of the last instruction when it is a binary operator */
     uint64_t last_a, last_b;
 } cc_t;
 
@@ -110,6 +111,7 @@ static size_t ins(cc_t *c, int op)
     c->last_ins = NONE;
     c->last_dst = NONE;
     c->last_cmp = 0;
+    c->last_op = 0;
     w(c, (uint64_t)(uintptr_t)c->h[op]);
     return at;
 }
@@ -119,6 +121,7 @@ static void forget_last(cc_t *c)
     c->last_ins = NONE;
     c->last_dst = NONE;
     c->last_cmp = 0;
+    c->last_op = 0;
 }
 
 static corral_status_t push(cc_t *c, uint8_t type, uint8_t kind, uint32_t local, uint64_t k)
@@ -289,7 +292,7 @@ static corral_status_t jump_to(cc_t *c, uint32_t li)
         ins(c, OP_ret);
         return CORRAL_OK;
     }
-    size_t at = ins(c, OP_jmp);
+    size_t at = ins(c, l->kind == C_LOOP ? OP_jmp_loop : OP_jmp);
     if (l->kind == C_LOOP) {
         w(c, (uint64_t)(int64_t)(l->loop_pos - at));
         return CORRAL_OK;
@@ -445,7 +448,10 @@ static corral_status_t emit_binop(cc_t *c, int op_ss, int has_si, uint8_t tin, u
         c->last_ins = at;
         c->last_dst = at + 1;
         c->last_h = h;
-        if (is_icmp(op)) { c->last_cmp = op; c->last_a = sa; c->last_b = sb; }
+        c->last_op = op;
+        c->last_a = sa;
+        c->last_b = sb;
+        if (is_icmp(op)) c->last_cmp = op;
     }
     return push(c, tout, K_SLOT, 0, 0);
 }
@@ -473,15 +479,16 @@ static corral_status_t pop_cond(cc_t *c, int *cmp, uint64_t *a, uint64_t *b, uin
 
 /* Emits "jump if (cond) [negated]" and returns the offset word position. */
 static size_t emit_condjump(cc_t *c, int cmp, uint64_t a, uint64_t b, uint32_t slot, int negate,
-                            size_t *insat)
+                            size_t *insat, int loop)
 {
     size_t at;
     if (!cmp) {
-        at = ins(c, negate ? OP_br_unless : OP_br_if);
+        at = ins(c, negate ? OP_br_unless : loop ? OP_br_if_loop : OP_br_if);
         w(c, slot);
     } else if (cmp == OP_i32_eqz || cmp == OP_i64_eqz) {
         int is32 = cmp == OP_i32_eqz;
         int op = is32 ? (negate ? OP_jif_i32_nez : OP_jif_i32_eqz) : (negate ? OP_jif_i64_nez : OP_jif_i64_eqz);
+        if (loop) op += OP_jifl_i32_eqz - OP_jif_i32_eqz;
         at = ins(c, op);
         w(c, a);
     } else {
@@ -490,7 +497,8 @@ static size_t emit_condjump(cc_t *c, int cmp, uint64_t a, uint64_t b, uint32_t s
         int base = is32 ? OP_i32_eq_ss : OP_i64_eq_ss;
         int k = (cmp - base) / 2, si = (cmp - base) & 1;
         if (negate) k = neg[k];
-        int jbase = is32 ? OP_jif_i32_eq_ss : OP_jif_i64_eq_ss;
+        int jbase = loop ? (is32 ? OP_jifl_i32_eq_ss : OP_jifl_i64_eq_ss)
+                         : (is32 ? OP_jif_i32_eq_ss : OP_jif_i64_eq_ss);
         at = ins(c, jbase + 2 * k + si);
         w(c, a);
         w(c, b);
@@ -600,8 +608,7 @@ static corral_status_t body(cc_t *c)
             forget_last(c);
             if (op == 0x03) {
                 ctrl_t *t = &c->cs[c->csp - 1];
-                t->loop_pos = c->n;
-                if (live(c)) ins(c, OP_loop);
+                t->loop_pos = c->n; /* back-edges count fuel, not the header */
                 forget_last(c);
             }
             break;
@@ -621,7 +628,7 @@ static corral_status_t body(cc_t *c)
             b.height = hb;
             int wasl = live(c);
             size_t fw = NONE, fi = NONE;
-            if (wasl) fw = emit_condjump(c, cmp, ca, cb, cslot, 1, &fi);
+            if (wasl) fw = emit_condjump(c, cmp, ca, cb, cslot, 1, &fi, 0);
             TRY(push_ctrl(c, C_IF, &b));
             c->cs[c->csp - 1].else_fix = fw;
             c->cs[c->csp - 1].else_ins = fi;
@@ -707,7 +714,7 @@ static corral_status_t body(cc_t *c)
             if (!live(c)) break;
             if (!needs_copies(c, l)) {
                 size_t fi;
-                size_t fw = emit_condjump(c, cmp, ca, cb, cslot, 0, &fi);
+                size_t fw = emit_condjump(c, cmp, ca, cb, cslot, 0, &fi, l->kind == C_LOOP);
                 if (l->kind == C_LOOP) {
                     if (!c->oom) c->code[fw] = (uint64_t)(int64_t)(l->loop_pos - fi);
                 } else {
@@ -715,7 +722,7 @@ static corral_status_t body(cc_t *c)
                 }
             } else {
                 size_t fi;
-                size_t fw = emit_condjump(c, cmp, ca, cb, cslot, 1, &fi);
+                size_t fw = emit_condjump(c, cmp, ca, cb, cslot, 1, &fi, 0);
                 branch_copies(c, l);
                 TRY(jump_to(c, li));
                 if (!c->oom) c->code[fw] = (uint64_t)(int64_t)(c->n - fi);
@@ -752,7 +759,8 @@ static corral_status_t body(cc_t *c)
                         branch_copies(c, l);
                         st = jump_to(c, lbl[i]);
                     } else if (l->kind == C_LOOP) {
-                        if (!c->oom) c->code[tab + i] = (uint64_t)(int64_t)(l->loop_pos - bt);
+                        if (!c->oom) c->code[tab + i] = (uint64_t)(int64_t)(c->n - bt);
+                        st = jump_to(c, lbl[i]);
                     } else {
                         st = add_fix(c, tab + i, bt, lbl[i]);
                     }
@@ -901,12 +909,27 @@ static corral_status_t body(cc_t *c)
             uint32_t off;
             TRY(memarg(c, lg[op - 0x28], &off));
             ent_t a;
+            /* i32.add feeding the address folds into the load */
+            int fold = live(c) && !c->oom && c->last_ins != NONE &&
+                       (c->last_op == OP_i32_add_ss || c->last_op == OP_i32_add_si) && c->sp > 0 &&
+                       c->st[c->sp - 1].kind == K_SLOT && c->last_h == c->sp - 1;
+            int fsi = c->last_op == OP_i32_add_si;
+            uint64_t fa = c->last_a, fb = c->last_b;
+            size_t fat = c->last_ins;
             TRY(pop(c, VT_I32, &a));
-            uint32_t h = c->sp, s = src(c, &a, h);
-            if (live(c)) {
-                size_t i0 = ins(c, OP_i32_load + (op - 0x28));
-                w(c, home(c, h)); w(c, s); w(c, off);
+            uint32_t h = c->sp;
+            if (fold) {
+                c->n = fat;
+                size_t i0 = ins(c, OP_i32_load_ss + 2 * (op - 0x28) + fsi);
+                w(c, home(c, h)); w(c, fa); w(c, fb); w(c, off);
                 c->last_ins = i0; c->last_dst = i0 + 1; c->last_h = h;
+            } else {
+                uint32_t s = src(c, &a, h);
+                if (live(c)) {
+                    size_t i0 = ins(c, OP_i32_load + (op - 0x28));
+                    w(c, home(c, h)); w(c, s); w(c, off);
+                    c->last_ins = i0; c->last_dst = i0 + 1; c->last_h = h;
+                }
             }
             TRY(push(c, rt[op - 0x28], K_SLOT, 0, 0));
             break;

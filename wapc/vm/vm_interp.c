@@ -190,7 +190,7 @@ op_br_table: {
     ip += (int64_t)ip[3 + i];
     DISPATCH();
 }
-op_loop:
+op_loop: /* unused: loops tick on their back-edges */
     TICK();
     NEXT(1);
 
@@ -401,48 +401,61 @@ op_ref_func:
     IBALL(i32, uint32_t, int32_t, 32, rotl32, rotr32)
     IBALL(i64, uint64_t, int64_t, 64, rotl64, rotr64)
 
-    /* ---- compare and jump ---- */
-#define JIF(T, U, name, expr)                                                                      \
-    op_jif_##T##_##name##_ss: {                                                                    \
+    /* ---- compare and jump (jifl: backward to a loop, counts fuel) ---- */
+#define JIF(P, T, U, name, expr, TK)                                                               \
+    op_##P##_##T##_##name##_ss: {                                                                  \
         U a = (U)S(1), b = (U)S(2);                                                                \
-        if (expr) ip += (int64_t)ip[3];                                                            \
-        else ip += 4;                                                                              \
+        if (expr) {                                                                                \
+            ip += (int64_t)ip[3];                                                                  \
+            TK;                                                                                    \
+        } else                                                                                     \
+            ip += 4;                                                                               \
         DISPATCH();                                                                                \
     }                                                                                              \
-    op_jif_##T##_##name##_si: {                                                                    \
+    op_##P##_##T##_##name##_si: {                                                                  \
         U a = (U)S(1), b = (U)ip[2];                                                               \
-        if (expr) ip += (int64_t)ip[3];                                                            \
-        else ip += 4;                                                                              \
+        if (expr) {                                                                                \
+            ip += (int64_t)ip[3];                                                                  \
+            TK;                                                                                    \
+        } else                                                                                     \
+            ip += 4;                                                                               \
         DISPATCH();                                                                                \
     }
-#define JIFALL(T, U, SI)                                                                           \
-    JIF(T, U, eq, a == b)                                                                          \
-    JIF(T, U, ne, a != b)                                                                          \
-    JIF(T, U, lt_s, (SI)a < (SI)b)                                                                 \
-    JIF(T, U, lt_u, a < b)                                                                         \
-    JIF(T, U, gt_s, (SI)a > (SI)b)                                                                 \
-    JIF(T, U, gt_u, a > b)                                                                         \
-    JIF(T, U, le_s, (SI)a <= (SI)b)                                                                \
-    JIF(T, U, le_u, a <= b)                                                                        \
-    JIF(T, U, ge_s, (SI)a >= (SI)b)                                                                \
-    JIF(T, U, ge_u, a >= b)
-    JIFALL(i32, uint32_t, int32_t)
-    JIFALL(i64, uint64_t, int64_t)
-op_jif_i32_eqz:
-    if (!(uint32_t)S(1)) ip += (int64_t)ip[2];
-    else ip += 3;
+#define JIFALL(P, T, U, SI, TK)                                                                    \
+    JIF(P, T, U, eq, a == b, TK)                                                                   \
+    JIF(P, T, U, ne, a != b, TK)                                                                   \
+    JIF(P, T, U, lt_s, (SI)a < (SI)b, TK)                                                          \
+    JIF(P, T, U, lt_u, a < b, TK)                                                                  \
+    JIF(P, T, U, gt_s, (SI)a > (SI)b, TK)                                                          \
+    JIF(P, T, U, gt_u, a > b, TK)                                                                  \
+    JIF(P, T, U, le_s, (SI)a <= (SI)b, TK)                                                         \
+    JIF(P, T, U, le_u, a <= b, TK)                                                                 \
+    JIF(P, T, U, ge_s, (SI)a >= (SI)b, TK)                                                         \
+    JIF(P, T, U, ge_u, a >= b, TK)
+    JIFALL(jif, i32, uint32_t, int32_t, (void)0)
+    JIFALL(jif, i64, uint64_t, int64_t, (void)0)
+    JIFALL(jifl, i32, uint32_t, int32_t, TICK())
+    JIFALL(jifl, i64, uint64_t, int64_t, TICK())
+#define JZ(name, cond, TK)                                                                         \
+    op_##name:                                                                                     \
+    if (cond) {                                                                                    \
+        ip += (int64_t)ip[2];                                                                      \
+        TK;                                                                                        \
+    } else                                                                                         \
+        ip += 3;                                                                                   \
     DISPATCH();
-op_jif_i32_nez:
-    if ((uint32_t)S(1)) ip += (int64_t)ip[2];
-    else ip += 3;
-    DISPATCH();
-op_jif_i64_eqz:
-    if (!S(1)) ip += (int64_t)ip[2];
-    else ip += 3;
-    DISPATCH();
-op_jif_i64_nez:
-    if (S(1)) ip += (int64_t)ip[2];
-    else ip += 3;
+    JZ(jif_i32_eqz, !(uint32_t)S(1), (void)0)
+    JZ(jif_i32_nez, (uint32_t)S(1), (void)0)
+    JZ(jif_i64_eqz, !S(1), (void)0)
+    JZ(jif_i64_nez, S(1), (void)0)
+    JZ(jifl_i32_eqz, !(uint32_t)S(1), TICK())
+    JZ(jifl_i32_nez, (uint32_t)S(1), TICK())
+    JZ(jifl_i64_eqz, !S(1), TICK())
+    JZ(jifl_i64_nez, S(1), TICK())
+    JZ(br_if_loop, (uint32_t)S(1), TICK())
+op_jmp_loop:
+    ip += (int64_t)ip[1];
+    TICK();
     DISPATCH();
 
     /* ---- float binary operators ---- */
@@ -587,20 +600,38 @@ op_jif_i64_nez:
         S(1) = (conv);                                                                             \
         NEXT(4);                                                                                   \
     }
-    LD(i32_load, uint32_t, v)
-    LD(i64_load, uint64_t, v)
-    LD(f32_load, uint32_t, v)
-    LD(f64_load, uint64_t, v)
-    LD(i32_load8_s, int8_t, (uint32_t)(int32_t)v)
-    LD(i32_load8_u, uint8_t, v)
-    LD(i32_load16_s, int16_t, (uint32_t)(int32_t)v)
-    LD(i32_load16_u, uint16_t, v)
-    LD(i64_load8_s, int8_t, (uint64_t)(int64_t)v)
-    LD(i64_load8_u, uint8_t, v)
-    LD(i64_load16_s, int16_t, (uint64_t)(int64_t)v)
-    LD(i64_load16_u, uint16_t, v)
-    LD(i64_load32_s, int32_t, (uint64_t)(int64_t)v)
-    LD(i64_load32_u, uint32_t, v)
+#define LDF(name, T, conv)                                                                         \
+    op_##name##_ss: {                                                                              \
+        uint64_t ea = (uint64_t)(uint32_t)((uint32_t)S(2) + (uint32_t)S(3)) + ip[4];               \
+        if (CORRAL_UNLIKELY(ea + sizeof(T) > ms)) TRAP(CORRAL_ERR_TRAP_MEMORY_OOB);                \
+        T v;                                                                                       \
+        memcpy(&v, mb + ea, sizeof v);                                                             \
+        S(1) = (conv);                                                                             \
+        NEXT(5);                                                                                   \
+    }                                                                                              \
+    op_##name##_si: {                                                                              \
+        uint64_t ea = (uint64_t)(uint32_t)((uint32_t)S(2) + (uint32_t)ip[3]) + ip[4];              \
+        if (CORRAL_UNLIKELY(ea + sizeof(T) > ms)) TRAP(CORRAL_ERR_TRAP_MEMORY_OOB);                \
+        T v;                                                                                       \
+        memcpy(&v, mb + ea, sizeof v);                                                             \
+        S(1) = (conv);                                                                             \
+        NEXT(5);                                                                                   \
+    }                                                                                              \
+    LD(name, T, conv)
+    LDF(i32_load, uint32_t, v)
+    LDF(i64_load, uint64_t, v)
+    LDF(f32_load, uint32_t, v)
+    LDF(f64_load, uint64_t, v)
+    LDF(i32_load8_s, int8_t, (uint32_t)(int32_t)v)
+    LDF(i32_load8_u, uint8_t, v)
+    LDF(i32_load16_s, int16_t, (uint32_t)(int32_t)v)
+    LDF(i32_load16_u, uint16_t, v)
+    LDF(i64_load8_s, int8_t, (uint64_t)(int64_t)v)
+    LDF(i64_load8_u, uint8_t, v)
+    LDF(i64_load16_s, int16_t, (uint64_t)(int64_t)v)
+    LDF(i64_load16_u, uint16_t, v)
+    LDF(i64_load32_s, int32_t, (uint64_t)(int64_t)v)
+    LDF(i64_load32_u, uint32_t, v)
 #define ST(name, T)                                                                                \
     op_##name: {                                                                                   \
         uint64_t ea = (uint64_t)(uint32_t)S(1) + ip[3];                                            \

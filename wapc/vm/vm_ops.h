@@ -2,7 +2,10 @@
  * vm_ops.h - the internal instruction set that vm_compile.c emits and
  * vm_interp.c executes. Each instruction is a handler address followed by
  * operand words: slot indices relative to the frame pointer, immediates, or
- * jump offsets in words relative to the instruction's first word. The list
+ * jump offsets in words relative to the instruction's first word. jifl_*,
+ * br_if_loop and jmp_loop are the backward (loop) branches: they also count
+ * fuel and check limits. Loads have _ss/_si forms that fold a preceding
+ * i32.add into the address (same wrap-around semantics). The list
  * is an X-macro so the compiler's enum and the interpreter's label table
  * cannot drift apart.
  */
@@ -49,8 +52,6 @@
     X(i32_store) X(i64_store) X(f32_store) X(f64_store) X(i32_store8) X(i32_store16)               \
     X(i64_store8) X(i64_store16) X(i64_store32)
 
-#define VM_SS_(n) X_(n##_ss) X_(n##_si)
-#define VM_JIF_(n) X_(jif_##n##_ss) X_(jif_##n##_si)
 
 /* The full list. X_ is defined by the includer. */
 #define VM_OPS_MISC                                                                                \
@@ -59,18 +60,21 @@
     X_(global_set) X_(memory_size) X_(memory_grow) X_(memory_copy) X_(memory_fill)                 \
     X_(memory_init) X_(data_drop) X_(table_get) X_(table_set) X_(table_size) X_(table_grow)        \
     X_(table_fill) X_(table_copy) X_(table_init) X_(elem_drop) X_(ref_func) X_(jif_i32_eqz)        \
-    X_(jif_i32_nez) X_(jif_i64_eqz) X_(jif_i64_nez) X_(copy2)
+    X_(jif_i32_nez) X_(jif_i64_eqz) X_(jif_i64_nez) X_(copy2) X_(jmp_loop) X_(br_if_loop)          \
+    X_(jifl_i32_eqz) X_(jifl_i32_nez) X_(jifl_i64_eqz) X_(jifl_i64_nez)
 
 #define VM_X_ONE_(n) X_(n)
 #define VM_X_SS_(n) X_(n##_ss) X_(n##_si)
 #define VM_X_JIF_(n) X_(jif_##n##_ss) X_(jif_##n##_si)
+#define VM_X_JIFL_(n) X_(jifl_##n##_ss) X_(jifl_##n##_si)
 
 #define VM_OPS                                                                                     \
     VM_OPS_MISC                                                                                    \
     VM_IBIN(VM_X_SS_, i32) VM_IBIN(VM_X_SS_, i64)                                                  \
     VM_FBIN(VM_X_ONE_, f32) VM_FBIN(VM_X_ONE_, f64)                                                \
     VM_UNOPS(VM_X_ONE_) VM_LOADS(VM_X_ONE_) VM_STORES(VM_X_ONE_)                                   \
-    VM_ICMP(VM_X_JIF_, i32) VM_ICMP(VM_X_JIF_, i64)
+    VM_ICMP(VM_X_JIF_, i32) VM_ICMP(VM_X_JIF_, i64)                                                \
+    VM_ICMP(VM_X_JIFL_, i32) VM_ICMP(VM_X_JIFL_, i64) VM_LOADS(VM_X_SS_)
 
 #define X_(n) OP_##n,
 enum vm_op { VM_OPS OP_COUNT_ };
