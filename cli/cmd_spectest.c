@@ -875,7 +875,7 @@ static corral_status_t run_json(const char *json_path, const char *label, int ve
 
 /* Runs argv (searched in PATH) with stdout sent to out_path when given.
  * Returns the exit status, or -1 when it could not run. */
-static int run_program(char *const argv[], const char *out_path) {
+static int run_program(char *const argv[], const char *out_path, const char *err_path) {
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
@@ -883,6 +883,10 @@ static int run_program(char *const argv[], const char *out_path) {
     if (pid == 0) {
         if (out_path) {
             FILE *f = freopen(out_path, "w", stdout);
+            if (!f) _exit(127);
+        }
+        if (err_path) {
+            FILE *f = freopen(err_path, "w", stderr);
             if (!f) _exit(127);
         }
         execvp(argv[0], argv);
@@ -945,7 +949,7 @@ static int run_wast(const char *wast, int verbose, long *passed, long *failed, l
         snprintf(src, sizeof src, "%s/%s", dir, base);
         char *argv_e[] = {"sed", "-E", (char *)wast_fixes[i].script, (char *)wast, NULL};
         char *argv_b[] = {"sed", (char *)wast_fixes[i].script, (char *)wast, NULL};
-        if (run_program(wast_fixes[i].extended ? argv_e : argv_b, src) != 0) {
+        if (run_program(wast_fixes[i].extended ? argv_e : argv_b, src, NULL) != 0) {
             corral_cli_error("%s: sed fix failed", wast);
             rc = CORRAL_EXIT_INTERNAL;
             goto fail;
@@ -959,9 +963,17 @@ static int run_wast(const char *wast, int verbose, long *passed, long *failed, l
     char *dot = strrchr(stem, '.');
     if (dot) *dot = '\0';
     snprintf(json, sizeof json, "%s/%s.json", dir, stem);
+    /* wast2json reports text modules it rejects (those are assert_malformed
+     * tests) on stderr; show its output only when the conversion fails. */
+    char errf[4096 + 64];
+    snprintf(errf, sizeof errf, "%s/wast2json.err", dir);
     char *argv_w[] = {"wast2json", src, "-o", json, NULL};
-    int w = run_program(argv_w, NULL);
+    int w = run_program(argv_w, NULL, errf);
     if (w != 0) {
+        corral_buf_t eb = CORRAL_BUF_INIT;
+        if (corral_file_read(errf, 1 << 20, &eb, NULL) == CORRAL_OK && eb.len)
+            fwrite(eb.data, 1, eb.len, stderr);
+        corral_buf_free(&eb);
         corral_cli_error("%s: wast2json %s (exit %d)", wast,
                          w == 127 || w < 0 ? "could not run" : "failed", w);
         rc = CORRAL_EXIT_INPUT;

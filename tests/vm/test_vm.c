@@ -727,7 +727,7 @@ TEST(embedder_made_externs) {
             if (p) memcpy(&v, p, 4);
             CHECK_EQ_INT(v, 1234);
             /* The table is empty: calling through it traps. */
-            CHECK_EQ_INT(call_i32(b, "call_tab0", 1, 1, NULL, &err),
+            CHECK_EQ_INT(call_i32(b, "call_tab0", 1, 1, &v, &err),
                          CORRAL_ERR_TRAP_UNINITIALIZED_ELEMENT);
             corral_vm_instance_free(b);
         }
