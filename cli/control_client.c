@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -259,6 +260,29 @@ int corral_ctl_add_kv(json_t **obj, const char *kv, const char *what) {
 oom:
     corral_cli_error("out of memory");
     return CORRAL_EXIT_INTERNAL;
+}
+
+int corral_cli_call_is_remote(int argc, char **argv) {
+    static const char *const with_value[] = {"--payload", "--payload-file", "--host-call",
+                                             "--deadline-ms", "--fuel", "--max-pages",
+                                             "--run-dir", NULL};
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "--run-dir", 9) == 0 && (argv[i][9] == '\0' || argv[i][9] == '='))
+            return 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            a = i + 1 < argc ? argv[i + 1] : NULL;
+            if (!a) return 0;
+        } else if (a[0] == '-') {
+            for (size_t k = 0; with_value[k]; k++)
+                if (strcmp(a, with_value[k]) == 0) i++; /* skip its value */
+            continue;
+        }
+        struct stat sb;
+        return stat(a, &sb) != 0;
+    }
+    return 0;
 }
 
 /* ---- corral call <actor> <operation> (remote) ------------------------------------------ */

@@ -67,6 +67,13 @@ int corral_ctl_cli(const char *run_dir, json_t *req, json_t **res_out);
  * error and returns CORRAL_EXIT_USAGE when there is no '=' or K is empty. */
 int corral_ctl_add_kv(json_t **obj, const char *kv, const char *what);
 
+/* Whether a `corral call` command line means a running host: --run-dir is
+ * given, or its first positional argument (the module or actor) is not an
+ * existing file. Options that take a value (--payload, --payload-file,
+ * --host-call, --deadline-ms, --fuel, --max-pages, --run-dir, in either
+ * "--opt value" or "--opt=value" form) are skipped while looking. */
+int corral_cli_call_is_remote(int argc, char **argv);
+
 /* `corral call <actor key or alias> <operation> [--payload TEXT |
  * --payload-file F] [--run-dir D] [--json]`: calls an actor of a running host
  * through the control socket and writes the response bytes to stdout.
