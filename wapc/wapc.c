@@ -596,16 +596,16 @@ corral_status_t corral_wapc_instance_call(corral_wapc_instance_t *inst, const ch
         resp->len = inst->resp_base;
         return corral_err_set(err, st, "%s", corral_err_msg(&e));
     }
+    if ((uint32_t)r == 0) {
+        resp->len = inst->resp_base;
+        return guest_error(inst, err);
+    }
     if (inst->resp_too_large) {
         resp->len = inst->resp_base;
         return corral_err_set(err, CORRAL_ERR_TOO_LARGE,
                               "guest response of %" PRIu64 " bytes exceeds the limit of %" PRIu64
                               " bytes",
                               inst->resp_too_large, inst->cfg.max_response_bytes);
-    }
-    if ((uint32_t)r == 0) {
-        resp->len = inst->resp_base;
-        return guest_error(inst, err);
     }
     if (!inst->has_resp) {
         resp->len = inst->resp_base;
