@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "corral_provider_messaging.h"
 #include "lattice_int.h"
 
 #define SUBJ_MAX 640
@@ -1225,6 +1226,10 @@ corral_status_t corral_lattice_start(corral_lattice_t *lat, corral_err_t *err) {
         goto fail;
     }
     lat->max_payload = natsConnection_GetMaxPayload(lat->nc);
+    /* wasmcloud:messaging rides on this connection: register it once */
+    corral_provider_messaging_use_connection(lat->nc);
+    if (!corral_provider_builtin_find("messaging"))
+        corral_provider_builtin_register(corral_provider_messaging(), NULL);
     if (!lat->no_kv) {
         char b[160];
         if ((s = natsConnection_JetStream(&lat->js, lat->nc, NULL)) != NATS_OK) {
@@ -1360,6 +1365,7 @@ void corral_lattice_stop(corral_lattice_t *lat) {
     jsCtx_Destroy(lat->js);
     lat->js = NULL;
     if (lat->nc) {
+        corral_provider_messaging_use_connection(NULL);
         natsConnection_Close(lat->nc);
         natsConnection_Destroy(lat->nc);
     }

@@ -23,82 +23,22 @@
 #include "corral_lattice.h"
 #include "corral_mp.h"
 #include "corral_provider.h"
+#include "nats_server.h"
 #include "test.h"
 
 #define ECHO_WASM CORRAL_GUEST_DIR "/echo.wasm"
 
-static char g_url[128];
-static pid_t g_pid;
-static char g_dir[64];
 static int g_lattice_n;
 static corral_nkey_t g_cluster;
 static char g_seed[CORRAL_NKEY_SEED_LEN + 1];
 
-static void server_stop(void) {
-    if (g_pid > 0) {
-        kill(g_pid, SIGTERM);
-        waitpid(g_pid, NULL, 0);
-        g_pid = 0;
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-        if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", g_dir);
-    }
-}
-
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t l = sizeof a;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) || getsockname(fd, (struct sockaddr *)&a, &l)) {
-        close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static int server_start(void) {
-    if (g_url[0]) return 0;
-    const char *env = getenv("CORRAL_TEST_NATS_URL");
-    if (env && *env) {
-        snprintf(g_url, sizeof g_url, "%s", env);
-    } else {
-        snprintf(g_dir, sizeof g_dir, "/tmp/corral-nats-XXXXXX");
-        if (!mkdtemp(g_dir)) return -1;
-        int port = free_port();
-        char conf[128];
-        snprintf(conf, sizeof conf, "%s/nats.conf", g_dir);
-        FILE *f = fopen(conf, "w");
-        if (!f) return -1;
-        fprintf(f, "host: 127.0.0.1\nport: %d\nmax_payload: 65536\njetstream {\n store_dir: \"%s/js\"\n}\n",
-                port, g_dir);
-        fclose(f);
-        g_pid = fork();
-        if (g_pid == 0) {
-            int dn = open("/dev/null", 1);
-            if (dn >= 0) {
-                dup2(dn, 1);
-                dup2(dn, 2);
-            }
-            execlp("nats-server", "nats-server", "-c", conf, (char *)NULL);
-            _exit(127);
-        }
-        atexit(server_stop);
-        snprintf(g_url, sizeof g_url, "nats://127.0.0.1:%d", port);
+    if (test_nats_start()) return -1;
+    if (!g_seed[0]) {
+        corral_nkey_generate(CORRAL_NKEY_CLUSTER, &g_cluster, NULL);
+        corral_nkey_seed_str(&g_cluster, g_seed, NULL);
     }
-    for (int i = 0; i < 100; i++) { /* wait until it answers */
-        natsConnection *nc = NULL;
-        if (natsConnection_ConnectTo(&nc, g_url) == NATS_OK) {
-            natsConnection_Destroy(nc);
-            corral_nkey_generate(CORRAL_NKEY_CLUSTER, &g_cluster, NULL);
-            corral_nkey_seed_str(&g_cluster, g_seed, NULL);
-            return 0;
-        }
-        usleep(50000);
-    }
-    return -1;
+    return 0;
 }
 
 /* One member: a host (no built-ins, unsigned modules allowed) and its lattice. */
