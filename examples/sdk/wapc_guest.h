@@ -31,7 +31,9 @@ typedef int (*wapc_handler_t)(const uint8_t *payload, uint32_t len);
 
 /* Registers a handler for an operation (the name is not copied: pass a
  * string literal). Up to WAPC_MAX_HANDLERS; returns 0 when full. An unknown
- * operation fails the call with "unknown operation: <op>". */
+ * operation fails the call with "unknown operation: <op>", except
+ * "HealthRequest", which without a handler of its own answers
+ * {healthy: true, message: ""} (docs/contracts.md, Health). */
 #define WAPC_MAX_HANDLERS 64
 int wapc_register(const char *op, wapc_handler_t fn);
 

@@ -172,6 +172,14 @@ TEST(echo_round_trip) {
     CHECK_EQ_STR(err.msg, "unknown operation: nope");
     CHECK_EQ_INT(resp.len, 6);
     CHECK(!corral_wapc_instance_poisoned(inst));
+    /* The SDK answers health checks for actors that do not. */
+    static const char placeholder[] = "\x81\xabplaceholder\xc3";
+    resp.len = 0;
+    CHECK_EQ_INT(corral_wapc_instance_call(inst, "HealthRequest", 13, (const uint8_t *)placeholder,
+                                           sizeof placeholder - 1, &resp, &err),
+                 CORRAL_OK);
+    static const char healthy[] = "\x82\xa7healthy\xc3\xa7message\xa0";
+    CHECK(resp.len == sizeof healthy - 1 && memcmp(resp.data, healthy, resp.len) == 0);
     corral_buf_free(&resp);
     corral_wapc_instance_free(inst);
     rec_free(&h);
