@@ -485,7 +485,8 @@ static void stop_entry(corral_host_t *h, actor_entry_t *ent) {
     (void)host_publish(h, NULL); /* on failure the next publish drops it */
     host_wait_count(&c->inflight, 0);
     actor_ver_t *cur = atomic_exchange(&c->cur, NULL);
-    /* dispatch readers of cur pin the snapshot while retaining it */
+    /* dispatch readers of cur pin the snapshot while retaining it: the
+     * publish's grace period (which runs even when it fails) covers them */
     (void)host_publish(h, NULL);
     actor_ver_release(cur);
     CORRAL_LOG_INFO_(HOST_COMPONENT, "actor %s (%s) stopped", c->key, actor_name(v));

@@ -119,25 +119,26 @@ static snap_t *snap_build(corral_host_t *h) {
 
 corral_status_t host_publish(corral_host_t *h, corral_err_t *err) {
     snap_t *s = snap_build(h);
-    if (!s)
+    if (!s) {
+        /* still a grace period, so callers may free what readers could
+         * have loaded from elsewhere (an actor's current version) */
+        snap_synchronize(h);
         return corral_err_set(err, CORRAL_ERR_NOMEM,
                               "host: out of memory publishing the actor/provider tables");
+    }
     snap_t *old = atomic_exchange(&h->snap, s);
     snap_synchronize(h);
     snap_free(old);
     return CORRAL_OK;
 }
 
-/* Publishing must not fail half-way through a control operation that already
- * changed the master lists; retry for a while, then keep the old snapshot
- * (the next successful publish catches up) and say so. */
-static void host_publish_retry(corral_host_t *h) {
-    for (int i = 0; i < 100; i++) {
+void host_publish_hard(corral_host_t *h) {
+    for (int i = 0;; i++) {
         if (host_publish(h, NULL) == CORRAL_OK) return;
-        sleep_us(1000);
+        if (i == 0)
+            CORRAL_LOG_ERROR_(HOST_COMPONENT, "out of memory publishing the host tables; retrying");
+        sleep_us(i < 100 ? 1000 : 100000);
     }
-    CORRAL_LOG_ERROR_(HOST_COMPONENT, "out of memory publishing the host tables; calls see the "
-                                      "previous tables until the next change");
 }
 
 /* ---- calls from outside --------------------------------------------------------------- */
@@ -489,7 +490,7 @@ void corral_host_stop(corral_host_t *h) {
     host_stop_all_providers(h);
     host_stop_all_actors(h);
     host_free_links(h);
-    host_publish_retry(h);
+    host_publish_hard(h);
     pthread_mutex_unlock(&h->ctl);
     atomic_store(&h->state, 3);
     CORRAL_LOG_INFO_(HOST_COMPONENT, "host %s stopped", h->key);

@@ -196,8 +196,12 @@ struct corral_host {
 snap_t *host_snap_pin(corral_host_t *h, int *slot);
 void host_snap_unpin(corral_host_t *h, int slot);
 /* Builds a snapshot from the master lists and publishes it, then waits until
- * no reader can still see the previous one and frees it. Under h->ctl. */
+ * no reader can still see the previous one and frees it. Under h->ctl. On
+ * CORRAL_ERR_NOMEM the old snapshot stays (the grace period still runs). */
 corral_status_t host_publish(corral_host_t *h, corral_err_t *err);
+/* The same, retrying (out of memory is transient) until it succeeds: for
+ * changes that cannot be undone (a provider about to be destroyed). */
+void host_publish_hard(corral_host_t *h);
 
 /* Counts a call from outside (refused with CORRAL_ERR_STATE while stopping). */
 corral_status_t host_enter(corral_host_t *h, corral_err_t *err);

@@ -510,7 +510,7 @@ static void stop_prov_entry(corral_host_t *h, prov_entry_t *ent) {
     /* links that were applied to it stay kept, unapplied */
     for (link_t *l = h->links; l; l = l->next)
         if (l->applied == p) l->applied = NULL;
-    (void)host_publish(h, NULL);
+    host_publish_hard(h); /* no snapshot may keep it: it is about to be destroyed */
     /* unlink (the link_t strings stay valid: we hold h->ctl) */
     for (link_t *l = h->links; l; l = l->next)
         if (strcmp(l->contract_id, p->contract_id) == 0 && strcmp(l->link_name, p->link_name) == 0)
@@ -620,7 +620,19 @@ corral_status_t corral_host_link_put(corral_host_t *h, const char *actor, const 
     if (old) unlink_from_list(h, old);
     nl->next = h->links;
     h->links = nl;
-    (void)host_publish(h, NULL);
+    if ((st = host_publish(h, err)) != CORRAL_OK) {
+        /* undo: the old link (if any) comes back, with its values */
+        unlink_from_list(h, nl);
+        if (old) {
+            old->next = h->links;
+            h->links = old;
+            if (a && p && old->applied == p)
+                (void)prov_link(p, a->ver, ln, old->values, old->nvalues, NULL);
+        } else if (nl->applied) {
+            p->p->unlink(p->inst, key, ln);
+        }
+        goto fail;
+    }
     link_free(old);
     pthread_mutex_unlock(&h->ctl);
     return CORRAL_OK;
@@ -651,7 +663,12 @@ corral_status_t corral_host_link_del(corral_host_t *h, const char *actor, const 
         goto out;
     }
     unlink_from_list(h, l);
-    (void)host_publish(h, NULL); /* calls now fail fast with "no provider linked" */
+    if ((st = host_publish(h, err)) != CORRAL_OK) { /* calls would still see it: keep it */
+        l->next = h->links;
+        h->links = l;
+        goto out;
+    }
+    /* calls now fail fast with "no provider linked" */
     if (l->applied) l->applied->p->unlink(l->applied->inst, key, ln);
     link_free(l);
 out:

@@ -737,6 +737,70 @@ TEST(slow_provider_blocks_nobody_else) {
     fixture_deinit(&f);
 }
 
+/* Every allocation failure in the control paths and in a call is handled:
+ * a clean error and a host that keeps working; the harness's leak check at
+ * the end of the test proves that nothing leaked. */
+TEST(alloc_failure_sweep) {
+    fixture_t f;
+    REQUIRE(fixture_init(&f, NULL));
+    REQUIRE(start_actor(&f, &f.v1, &f.k, "base", kv_caps, 1, "base", NULL));
+    REQUIRE(start_kv(&f, "keyvalue:memory", NULL));
+    corral_err_t err;
+    corral_buf_t resp = CORRAL_BUF_INIT, s2 = CORRAL_BUF_INIT, s3 = CORRAL_BUF_INIT;
+    test_keys_t k2;
+    keys_new(&k2);
+    REQUIRE(sign(&f.v2, &k2, "second", kv_caps, 1, "second", &s2));
+    REQUIRE(sign(&f.v2, &f.k, "base", kv_caps, 2, "base", &s3));
+    int done[5] = {0};
+    long sweep = 0;
+    for (long n = 1; n < 20000 && !(done[0] && done[1] && done[2] && done[3] && done[4]); n++) {
+        sweep = n;
+        corral_status_t st[5] = {CORRAL_OK, CORRAL_OK, CORRAL_OK, CORRAL_OK, CORRAL_OK};
+        char *reply = NULL;
+        corral_buf_free(&resp);
+        corral_alloc_fail_after(n, 1);
+        if (!done[0]) st[0] = corral_host_actor_start(f.h, s2.data, s2.len, NULL, NULL, &err);
+        corral_alloc_fail_after(n, 1);
+        if (!done[1])
+            st[1] = corral_host_link_put(f.h, "base", "wasmcloud:keyvalue", NULL, NULL, 0, &err);
+        corral_alloc_fail_after(n, 1);
+        if (!done[2])
+            st[2] = corral_host_call(f.h, "base", "kv_add", (const uint8_t *)"k", 1, &resp, &err);
+        corral_alloc_fail_after(n, 1);
+        if (!done[3]) st[3] = corral_host_actor_update(f.h, "base", s3.data, s3.len, NULL, &err);
+        corral_alloc_fail_after(n, 1);
+        if (!done[4]) st[4] = corral_host_control_exec(f.h, "{\"op\":\"inventory\"}", 18, &reply);
+        corral_alloc_fail_after(0, 0);
+        if (!done[4] && st[4] == CORRAL_OK) {
+            done[4] = strstr(reply, "\"ok\":true") != NULL;
+            corral_free(reply);
+        }
+        if (!done[0] && st[0] == CORRAL_OK) {
+            done[0] = 1;
+            CHECK_EQ_INT(corral_host_actor_stop(f.h, "second", NULL, &err), CORRAL_OK);
+        }
+        if (!done[1] && st[1] == CORRAL_OK) done[1] = 1;
+        if (!done[2] && st[2] == CORRAL_OK) done[2] = 1;
+        if (!done[3] && st[3] == CORRAL_OK) done[3] = 1;
+        corral_buf_free(&resp);
+        /* the host still answers */
+        if (call_text(f.h, "base", "echo", "ok", &resp, &err) != CORRAL_OK) {
+            fprintf(stderr, "  after failing allocation %ld: %s\n", n, err.msg);
+            CHECK(0);
+            break;
+        }
+    }
+    CHECK(done[0] && done[1] && done[2] && done[3] && done[4]);
+    fprintf(stderr, "  allocation failure sweep: %ld failure points\n", sweep);
+    CHECK_EQ_INT(call_text(f.h, "base", "version", NULL, &resp, &err), CORRAL_OK);
+    CHECK_EQ_STR((const char *)resp.data, "v2");
+    keys_wipe(&k2);
+    corral_buf_free(&resp);
+    corral_buf_free(&s2);
+    corral_buf_free(&s3);
+    fixture_deinit(&f);
+}
+
 /* ---- control socket, every op ------------------------------------------------------------------- */
 
 static json_t *rt(int fd, const char *req) {
@@ -892,5 +956,5 @@ TEST_MAIN(TEST_ENTRY(echo_and_kv), TEST_ENTRY(capability_refusal),
           TEST_ENTRY(update_under_traffic), TEST_ENTRY(provider_swap_under_traffic),
           TEST_ENTRY(trap_and_deadline), TEST_ENTRY(unsigned_actor_and_health_periodic),
           TEST_ENTRY(provider_calls_actor), TEST_ENTRY(slow_provider_blocks_nobody_else),
-          TEST_ENTRY(control_every_op),
+          TEST_ENTRY(alloc_failure_sweep), TEST_ENTRY(control_every_op),
           TEST_ENTRY(stop_with_calls_in_flight))
