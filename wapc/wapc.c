@@ -576,7 +576,9 @@ corral_status_t corral_wapc_instance_call(corral_wapc_instance_t *inst, const ch
     inst->host_err.len = 0;
     inst->exited = 0;
     inst->in_call = 1;
-    inst->call_start_ns = corral_now_ns();
+    /* Only poll_oneoff needs it, and only to honour a deadline: skip the
+     * clock read on the hot path otherwise. */
+    if (inst->cfg.limits.deadline_ns) inst->call_start_ns = corral_now_ns();
 
     uint64_t args[2] = {op_len, payload_len}, r = 0;
     corral_err_t e;
