@@ -154,7 +154,7 @@ static corral_status_t interp(vm_exec_t *ex, corral_vm_instance_t *inst, vm_func
     RELOAD();
     cd = entry->code;
     if (fp + cd->frame > stack_end) TRAP(CORRAL_ERR_TRAP_STACK_EXHAUSTED);
-    memset(fp + cd->nparams, 0, (size_t)(cd->nlocals - cd->nparams) * 8);
+    for (uint32_t i = cd->nparams; i < cd->nlocals; i++) fp[i] = 0;
     ip = cd->code;
     TICK();
     DISPATCH();

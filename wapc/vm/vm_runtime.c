@@ -534,6 +534,12 @@ static void exec_start(corral_vm_instance_t *inst)
 {
     vm_exec_t *ex = &inst->exec;
     atomic_store_explicit(&inst->interrupt, 0, memory_order_relaxed);
+    if (CORRAL_LIKELY(!(inst->limits.deadline_ns | inst->limits.fuel))) {
+        ex->deadline = 0;
+        ex->has_fuel = 0;
+        ex->countdown = VM_CHECK_EVERY;
+        return;
+    }
     ex->deadline = 0;
     if (inst->limits.deadline_ns) {
         ex->start_ns = corral_now_ns();
@@ -590,15 +596,43 @@ static corral_status_t call_func(corral_vm_instance_t *inst, vm_func_t *f, const
     return st;
 }
 
+static __attribute__((noinline, cold)) corral_status_t trap_err(corral_err_t *err, corral_status_t st)
+{
+    const char *t = vm_trap_text();
+    if (t[0]) return corral_err_set(err, st, "%s", t);
+    return corral_err_set(err, st, NULL);
+}
+
+static __attribute__((noinline, cold)) corral_status_t call_bad(corral_err_t *err, vm_func_t *f)
+{
+    if (!f) return corral_err_set(err, CORRAL_ERR_INVALID_ARG, "not a function");
+    return corral_err_set(err, CORRAL_ERR_INVALID_ARG, "function takes %u arguments and returns %u results",
+                          f->type->nparams, f->type->nresults);
+}
+
 corral_status_t corral_vm_call(corral_vm_instance_t *inst, corral_vm_extern_t func, const uint64_t *args,
                                uint32_t nargs, uint64_t *results, uint32_t nresults, corral_err_t *err)
 {
-    if (CORRAL_UNLIKELY(!inst || func.kind != CORRAL_VM_EXTERN_FUNC || !func.obj))
-        return corral_err_set(err, CORRAL_ERR_INVALID_ARG, "not a function");
+    if (CORRAL_UNLIKELY(!inst || func.kind != CORRAL_VM_EXTERN_FUNC || !func.obj)) return call_bad(err, NULL);
     vm_func_t *f = func.obj;
-    if (CORRAL_UNLIKELY(nargs != f->type->nparams || nresults != f->type->nresults))
-        return corral_err_set(err, CORRAL_ERR_INVALID_ARG, "function takes %u arguments and returns %u results",
-                              f->type->nparams, f->type->nresults);
+    if (CORRAL_UNLIKELY(nargs != f->type->nparams || nresults != f->type->nresults)) return call_bad(err, f);
+    if (CORRAL_LIKELY(!f->host && !inst->running && inst->exec.frames &&
+                      inst->exec.max_depth == inst->limits.max_call_depth)) {
+        /* the common case, kept short: a wasm function, exec ready */
+        const corral_vm_functype_t *ft = f->type;
+        vm_trap_clear();
+        exec_start(inst);
+        uint64_t *sp = inst->exec.stack;
+        for (uint32_t i = 0; i < nargs; i++) sp[i] = norm(ft->params[i], args[i]);
+        inst->running = 1;
+        corral_status_t st = vm_run(inst, f, sp);
+        inst->running = 0;
+        if (CORRAL_LIKELY(st == CORRAL_OK)) {
+            for (uint32_t i = 0; i < nresults; i++) results[i] = sp[i];
+            return CORRAL_OK;
+        }
+        return trap_err(err, st);
+    }
     return call_func(inst, f, args, results, err);
 }
 
