@@ -43,7 +43,8 @@ int corral_cli_exit_for(corral_status_t st);
     X(link, "link or unlink an actor and a capability provider")                                   \
     X(new, "scaffold a new actor project (C or AssemblyScript)")                                   \
     X(build, "compile and sign an actor project")                                                  \
-    X(run, "build an actor project, serve it locally, live-update it on every change")
+    X(run, "build an actor project, serve it locally, live-update it on every change")              \
+    X(watch, "print a lattice's events as they come (corral watch events)")
 
 #define CORRAL_CLI_DECLARE_(name, summary) int corral_cli_##name(int argc, char **argv);
 CORRAL_CLI_COMMANDS(CORRAL_CLI_DECLARE_)

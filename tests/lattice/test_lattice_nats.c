@@ -15,6 +15,7 @@
 #include <nats/nats.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -556,7 +557,162 @@ TEST(forged_invocations_refused) {
     member_stop(&b);
 }
 
+
+/* ---- the CLI against a live lattice ---------------------------------------------------- */
+
+#ifdef CORRAL_CLI_PATH
+#ifdef CORRAL_CLI_GET_HOOKED
+static char *run_cli(const char *args) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", CORRAL_CLI_PATH, args);
+    FILE *f = popen(cmd, "r");
+    if (!f) return NULL;
+    corral_buf_t b = CORRAL_BUF_INIT;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) corral_buf_append(&b, buf, n);
+    pclose(f);
+    corral_buf_terminate(&b);
+    return (char *)b.data;
+}
+#endif
+
+TEST(cli_get_and_watch) {
+    NEED_SERVER();
+    char ln[64];
+    new_lattice(ln, sizeof ln);
+    member_t a;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+#ifdef CORRAL_CLI_GET_HOOKED
+    char args[512];
+    snprintf(args, sizeof args, "get hosts --lattice %s --nats %s --timeout 500", ln, g_url);
+    char *out = run_cli(args);
+    CHECK_CONTAINS(out, corral_host_key(a.host));
+    CHECK_CONTAINS(out, "HOSTS (1)");
+    CHECK_CONTAINS(out, "\"zone\": \"test\"");
+    corral_free(out);
+    REQUIRE(corral_lattice_link_put(a.lat, "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5",
+                                    "wasmcloud:keyvalue", "default", NULL, NULL, 0, NULL) ==
+            CORRAL_OK);
+    snprintf(args, sizeof args, "get links --lattice %s --nats %s", ln, g_url);
+    out = run_cli(args);
+    CHECK_CONTAINS(out, "LINKS (1)");
+    CHECK_CONTAINS(out, "wasmcloud:keyvalue");
+    corral_free(out);
+#endif
+    /* watch: the next actor_started event, printed as one line */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "%s watch events --lattice %s --nats %s --type actor_started --count 1 --timeout 5000",
+             CORRAL_CLI_PATH, ln, g_url);
+    FILE *f = popen(cmd, "r");
+    REQUIRE(f);
+    usleep(300000); /* let it subscribe */
+    char key[CORRAL_HOST_KEY_LEN];
+    REQUIRE(start_echo(&a, key) == 0);
+    char line[2048] = "";
+    if (!fgets(line, sizeof line, f)) line[0] = 0;
+    pclose(f);
+    CHECK_CONTAINS(line, "actor_started");
+    CHECK_CONTAINS(line, key);
+#ifdef CORRAL_CLI_GET_HOOKED
+    char args2[512];
+    snprintf(args2, sizeof args2, "get hosts --lattice nobody-%s --nats %s --timeout 200", ln, g_url);
+    char *out2 = run_cli(args2);
+    CHECK_CONTAINS(out2, "no host of lattice");
+    corral_free(out2);
+#endif
+    member_stop(&a);
+}
+#endif
+
+/* ---- `corral get hosts|links|claims`, called as cmd_get.c will call it ------------------ */
+
+#ifdef CORRAL_TEST_CLI_LATTICE
+int corral_cli_lattice_get(int argc, char **argv);
+void corral_cli_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("corral: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* Runs corral_cli_lattice_get with stdout sent to a file; returns what it printed. */
+static char *cli_get(int *rc, const char *what, const char *lattice, const char *extra) {
+    char *argv[10];
+    int argc = 0;
+    argv[argc++] = "get";
+    argv[argc++] = (char *)what;
+    argv[argc++] = "--lattice";
+    argv[argc++] = (char *)lattice;
+    argv[argc++] = "--nats";
+    argv[argc++] = g_url;
+    if (extra) argv[argc++] = (char *)extra;
+    argv[argc] = NULL;
+    char path[] = "/tmp/corral-cli-out-XXXXXX";
+    int fd = mkstemp(path);
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(fd, 1);
+    *rc = corral_cli_lattice_get(argc, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    corral_buf_t b = CORRAL_BUF_INIT;
+    corral_file_read(path, 1 << 20, &b, NULL);
+    close(fd);
+    unlink(path);
+    corral_buf_terminate(&b);
+    return (char *)b.data;
+}
+
+TEST(cli_lattice_get) {
+    NEED_SERVER();
+    char ln[64], key[CORRAL_HOST_KEY_LEN];
+    new_lattice(ln, sizeof ln);
+    member_t a;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+    REQUIRE(start_echo(&a, key) == 0);
+    REQUIRE(corral_lattice_link_put(a.lat, key, "wasmcloud:keyvalue", "default", NULL, NULL, 0,
+                                    NULL) == CORRAL_OK);
+    int rc;
+    char *out = cli_get(&rc, "hosts", ln, NULL);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_CONTAINS(out, "HOSTS (1)");
+    CHECK_CONTAINS(out, corral_host_key(a.host));
+    CHECK_CONTAINS(out, "\"zone\":\"test\"");
+    corral_free(out);
+    out = cli_get(&rc, "links", ln, NULL);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_CONTAINS(out, "LINKS (1)");
+    CHECK_CONTAINS(out, key);
+    corral_free(out);
+    out = cli_get(&rc, "claims", ln, "--json");
+    CHECK_EQ_INT(rc, 0);
+    CHECK_CONTAINS(out, key);
+    corral_free(out);
+    char other[80];
+    snprintf(other, sizeof other, "nobody-%s", ln);
+    out = cli_get(&rc, "hosts", other, NULL);
+    CHECK_EQ_INT(rc, 1);
+    corral_free(out);
+    out = cli_get(&rc, "planets", ln, NULL);
+    CHECK_EQ_INT(rc, 2);
+    corral_free(out);
+    member_stop(&a);
+}
+#endif
+
 TEST_MAIN(TEST_ENTRY(remote_actor_call), TEST_ENTRY(timeout_when_callee_hangs),
           TEST_ENTRY(queue_group_balancing), TEST_ENTRY(chunked_payload),
           TEST_ENTRY(remote_provider_call), TEST_ENTRY(late_host_learns_links),
-          TEST_ENTRY(control_subjects), TEST_ENTRY(forged_invocations_refused))
+          TEST_ENTRY(control_subjects), TEST_ENTRY(forged_invocations_refused)
+#ifdef CORRAL_CLI_PATH
+          , TEST_ENTRY(cli_get_and_watch)
+#endif
+#ifdef CORRAL_TEST_CLI_LATTICE
+          , TEST_ENTRY(cli_lattice_get)
+#endif
+)
