@@ -259,14 +259,14 @@ static corral_status_t w_poll_oneoff(corral_vm_instance_t *caller, uint64_t *sp,
         }
         uint8_t *e = ev + (size_t)nev * 32;
         memset(e, 0, 32);
-        memcpy(e, s, 8); /* userdata */
+        memmove(e, s, 8); /* userdata (the guest may overlap in and out) */
         put_u16(e + 8, clock ? WASI_ESUCCESS : WASI_ENOSYS);
         e[10] = s[8];
         nev++;
     }
     if (nev == 0) { /* the earliest clock fired by construction: report the first */
         memset(ev, 0, 32);
-        memcpy(ev, subs, 8);
+        memmove(ev, subs, 8);
         nev = 1;
     }
     put_u32(corral_vm_memory_slice(caller, nevents_ptr, 4), nev);
