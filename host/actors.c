@@ -198,6 +198,9 @@ static void decode_health(const uint8_t *p, size_t n, corral_host_health_t *out)
                 goto done;
             }
             size_t l = val->via.str.size < sizeof msg - 1 ? val->via.str.size : sizeof msg - 1;
+            /* cut on a character boundary */
+            while (l < val->via.str.size && l && ((unsigned char)val->via.str.ptr[l] & 0xC0) == 0x80)
+                l--;
             memcpy(msg, val->via.str.ptr, l);
             msg[l] = 0;
             have_m = 1;
@@ -232,6 +235,10 @@ corral_status_t corral_host_actor_health(corral_host_t *h, const char *actor,
         corral_err_set(err, st, "health check of actor %s: out of memory", v->core->key);
     } else if (st != CORRAL_OK) {
         snprintf(out->message, sizeof out->message, "HealthRequest failed: %s", corral_err_msg(&e));
+        /* a cut multi-byte character at the end would make the text invalid */
+        size_t n = strlen(out->message);
+        for (int cut = 0; cut < 4 && n && !corral_utf8_valid((uint8_t *)out->message, n); cut++)
+            out->message[--n] = 0;
         st = CORRAL_OK;
     } else {
         decode_health(resp.data, resp.len, out);

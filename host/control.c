@@ -65,6 +65,17 @@ static corral_status_t b64_decode(const char *s, size_t n, corral_buf_t *out, co
     return CORRAL_OK;
 }
 
+/* Messages can be cut mid-character when context is prefixed (the error
+ * record has a fixed size) and jansson refuses invalid UTF-8: drop a cut
+ * character at the end, and turn any other invalid byte into '?'. */
+static void utf8_sanitize(char *s) {
+    size_t n = strlen(s);
+    for (int cut = 0; cut < 4 && n && !corral_utf8_valid((const uint8_t *)s, n); cut++) s[--n] = 0;
+    if (!corral_utf8_valid((const uint8_t *)s, n))
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)s[i] >= 0x80) s[i] = '?';
+}
+
 /* ---- argument helpers ---------------------------------------------------------------------- */
 
 static corral_status_t arg_str(json_t *req, const char *op, const char *key, int required,
@@ -393,9 +404,12 @@ static corral_status_t exec_line(corral_host_t *h, const char *request, size_t l
     json_decref(req);
     if (st == CORRAL_OK)
         reply = json_pack("{s:b, s:o}", "ok", 1, "result", res);
-    else
+    else {
+        if (!err.msg[0]) corral_err_set(&err, st, NULL);
+        utf8_sanitize(err.msg);
         reply = json_pack("{s:b, s:s, s:s}", "ok", 0, "code", corral_status_name(st), "error",
-                          corral_err_msg(&err));
+                          err.msg);
+    }
     char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
     json_decref(reply);
     if (text) {

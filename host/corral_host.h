@@ -275,7 +275,22 @@ typedef struct corral_host_provider_info {
     char link_name[CORRAL_HOST_NAME_MAX];
 } corral_host_provider_info_t;
 
-/* Starts a provider instance: finds it in the built-in registry or loads the
+/* Each provider instance gets its own services table (corral_provider.h):
+ *   alloc/free   corral_malloc / corral_free;
+ *   log          corral_log with the provider's registry name prefixed;
+ *   data_dir     the host's data directory;
+ *   call_actor   runs the actor on the calling thread; the call must go
+ *                through a link of this provider instance (actor key, link
+ *                name), else CORRAL_ERR_NO_ACTOR / CORRAL_ERR_NO_LINK;
+ *   call_actor_async  checks the same, copies the payload and queues the
+ *                call on the host's workers (CORRAL_ERR_BUSY when 65536 calls
+ *                wait). timeout_ms (0 = 30 s) bounds the wait for a worker:
+ *                a call that waited longer completes with CORRAL_ERR_TIMEOUT
+ *                without running; once running, the actor's deadline bounds
+ *                it. While the provider or the host stops, new async calls
+ *                get CORRAL_ERR_STATE; queued ones still complete.
+ *
+ * Starts a provider instance: finds it in the built-in registry or loads the
  * shared object, creates it with the configuration values and a host services
  * table of its own (alloc/free, log, data_dir, call_actor, call_actor_async),
  * gives it a service key, and applies every kept link with its contract id

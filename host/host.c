@@ -366,6 +366,14 @@ corral_status_t corral_host_new(const corral_host_config_t *cfg, corral_host_t *
         }
         h->nlabels = cfg->nlabels;
         for (size_t i = 0; i < cfg->nlabels; i++) {
+            const char *lk = cfg->labels[i].key ? cfg->labels[i].key : "";
+            const char *lv = cfg->labels[i].value ? cfg->labels[i].value : "";
+            if (!corral_utf8_valid((const uint8_t *)lk, strlen(lk)) ||
+                !corral_utf8_valid((const uint8_t *)lv, strlen(lv))) {
+                st = corral_err_set(err, CORRAL_ERR_INVALID_ARG,
+                                    "host config: label #%zu is not valid UTF-8", i + 1);
+                goto fail;
+            }
             h->labels[i].key = corral_strdup(cfg->labels[i].key ? cfg->labels[i].key : "");
             h->labels[i].value = corral_strdup(cfg->labels[i].value ? cfg->labels[i].value : "");
             if (!h->labels[i].key || !h->labels[i].value) {

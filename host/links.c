@@ -602,6 +602,14 @@ corral_status_t corral_host_link_put(corral_host_t *h, const char *actor, const 
     host_strlcpy(nl->contract_id, canon, sizeof nl->contract_id);
     host_strlcpy(nl->link_name, ln, sizeof nl->link_name);
     for (size_t i = 0; i < nvalues; i++) {
+        const char *vk = values[i].key ? values[i].key : "", *vv = values[i].value ? values[i].value : "";
+        if (!corral_utf8_valid((const uint8_t *)vk, strlen(vk)) ||
+            !corral_utf8_valid((const uint8_t *)vv, strlen(vv))) {
+            st = corral_err_set(err, CORRAL_ERR_INVALID_ARG,
+                                "link: value #%zu (key '%s') is not valid UTF-8", i + 1,
+                                corral_utf8_valid((const uint8_t *)vk, strlen(vk)) ? vk : "?");
+            goto fail;
+        }
         nl->values[i].key = corral_strdup(values[i].key ? values[i].key : "");
         nl->values[i].value = corral_strdup(values[i].value ? values[i].value : "");
         nl->nvalues++;

@@ -108,6 +108,25 @@ TEST(echo_and_kv) {
     CHECK_EQ_INT(st.traps, 0);
     CHECK_EQ_INT(st.rev, 1);
     CHECK(st.instances >= 1);
+    /* a guest error full of multi-byte characters, cut to fit, still makes a
+     * valid JSON reply with the guest's code */
+    corral_buf_t req = CORRAL_BUF_INIT;
+    corral_buf_append_str(&req, "{\"op\":\"call\",\"actor\":\"kvtest\",\"operation\":\"");
+    for (int i = 0; i < 400; i++) corral_buf_append_str(&req, "\xc3\xa9");
+    corral_buf_append_str(&req, "\"}");
+    char *reply = NULL;
+    REQUIRE(corral_host_control_exec(f.h, (const char *)req.data, req.len, &reply) == CORRAL_OK);
+    json_t *j = json_loads(reply, 0, NULL);
+    CHECK(j != NULL);
+    CHECK_EQ_STR(json_string_value(json_object_get(j, "code")), "ERR_GUEST");
+    CHECK_CONTAINS(json_string_value(json_object_get(j, "error")), "\xc3\xa9\xc3\xa9");
+    json_decref(j);
+    corral_free(reply);
+    corral_buf_free(&req);
+    /* link values must be UTF-8 */
+    corral_host_kv_t bad[] = {{"K", "\xff"}};
+    CHECK_EQ_INT(corral_host_link_put(f.h, "kvtest", "wasmcloud:keyvalue", "other", bad, 1, &err),
+                 CORRAL_ERR_INVALID_ARG);
     /* starting the same actor again is refused */
     CHECK(!start_actor(&f, &f.v1, &f.k, "kvtest", kv_caps, 1, "kvtest", NULL));
     corral_buf_free(&resp);
