@@ -1,7 +1,7 @@
 /*
- * cmd_get.c - `corral get inventory`: asks a running host (control socket,
- * docs/control.md) what it runs and prints it as tables, or as the host's
- * JSON with --json.
+ * cmd_get.c - `corral get inventory` and `corral get health <actor>`: asks a
+ * running host (control socket, docs/control.md) what it runs, or whether an
+ * actor is healthy, and prints tables / a line, or the host's JSON with --json.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -12,14 +12,16 @@
 
 static void get_usage(FILE *out) {
     fprintf(out,
-            "usage: corral get inventory [--json] [--run-dir D]\n\n"
+            "usage: corral get inventory [--json] [--run-dir D]\n"
+            "       corral get health <actor key or alias> [--json] [--run-dir D]\n\n"
             "Lists the running host's actors (key, name, alias, revision, instances, calls,\n"
             "errors, traps), providers (service key, name, contract, link name) and links.\n"
-            "  --json       print the host's inventory object as JSON\n"
+            "health asks the actor now (HealthRequest) and prints whether it is healthy.\n"
+            "  --json       print the host's result object as JSON\n"
             "  --run-dir D  the host's run dir (default $XDG_RUNTIME_DIR/corral, else\n"
             "               /tmp/corral-<uid>)\n\n"
-            "exit codes: 0 success, 1 no host running or the request failed, 2 usage error,\n"
-            "            4 internal error\n");
+            "exit codes: 0 success (health: the actor is healthy), 1 no host running, the\n"
+            "            request failed or the actor is unhealthy, 2 usage error, 4 internal error\n");
 }
 
 static const char *str_or(json_t *o, const char *key, const char *dflt) {
@@ -107,13 +109,34 @@ int corral_cli_get(int argc, char **argv) {
         default: get_usage(stderr); return CORRAL_EXIT_USAGE;
         }
     }
-    if (argc - optind != 1 || strcmp(argv[optind], "inventory") != 0) {
-        corral_cli_error("get knows one thing: 'corral get inventory' (see 'corral get --help')");
+    json_t *res = NULL;
+    int rc, health = 0;
+    if (argc - optind == 2 && strcmp(argv[optind], "health") == 0) {
+        health = 1;
+        rc = corral_ctl_cli(run_dir, json_pack("{s:s, s:s}", "op", "health", "actor", argv[optind + 1]),
+                            &res);
+    } else if (argc - optind == 1 && strcmp(argv[optind], "inventory") == 0) {
+        rc = corral_ctl_cli(run_dir, json_pack("{s:s}", "op", "inventory"), &res);
+    } else {
+        corral_cli_error("usage: corral get inventory | corral get health <actor> (see 'corral get --help')");
         return CORRAL_EXIT_USAGE;
     }
-    json_t *res = NULL;
-    int rc = corral_ctl_cli(run_dir, json_pack("{s:s}", "op", "inventory"), &res);
     if (rc != CORRAL_EXIT_OK) return rc;
+    if (health) {
+        int ok = json_is_true(json_object_get(res, "healthy"));
+        const char *msg = json_string_value(json_object_get(res, "message"));
+        if (json) {
+            char *text = json_dumps(res, JSON_PRESERVE_ORDER);
+            if (text) printf("%s\n", text);
+            free(text);
+        } else {
+            printf("%s: %s%s%s\n", argv[optind + 1], ok ? "healthy" : "unhealthy",
+                   msg && *msg ? " - " : "", msg ? msg : "");
+        }
+        json_decref(res);
+        if (fflush(stdout) != 0) return CORRAL_EXIT_INTERNAL;
+        return ok ? CORRAL_EXIT_OK : CORRAL_EXIT_FAIL;
+    }
     if (json) {
         char *text = json_dumps(res, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         if (text) printf("%s\n", text);

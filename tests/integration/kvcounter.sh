@@ -74,8 +74,13 @@ code=$(http /counter | cut -d' ' -f1)
 case "$code" in 000|503) pass "stopped actor: no 200 ($code)" ;; *) fail "stopped actor answered $code" ;; esac
 out=$("$CORRAL" stop actor kvcounter --run-dir "$RUN" 2>&1) && rc=0 || rc=$?
 check "stop unknown actor: exit 1" "$rc" 1
-"$CORRAL" start actor "$GUESTS/kvcounter_s.wasm" --run-dir "$RUN" >/dev/null && rc=0 || rc=$?
+"$CORRAL" start actor "$GUESTS/kvcounter_s.wasm" --max-instances 3 --run-dir "$RUN" >/dev/null && rc=0 || rc=$?
 check "start actor: exit 0" "$rc" 0
+maxi=$("$CORRAL" get inventory --json --run-dir "$RUN" | python3 -c 'import json,sys;print(json.load(sys.stdin)["actors"][0]["max_instances"])')
+check "start actor --max-instances 3" "$maxi" 3
+out=$("$CORRAL" get health kvcounter --run-dir "$RUN") && rc=0 || rc=$?
+check "get health: exit 0" "$rc" 0
+check "get health" "$out" "kvcounter: healthy - ok"
 wait_port "$PORT"
 check "restarted actor -> 4" "$(http /counter)" '200 {"counter":4}'
 out=$("$CORRAL" start actor "$GUESTS/kvcounter_s.wasm" --run-dir "$RUN" 2>&1) && rc=0 || rc=$?
