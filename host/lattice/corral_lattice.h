@@ -291,15 +291,24 @@ void corral_lattice_stats(const corral_lattice_t *lat, corral_lattice_stats_t *o
 
 /* ---- the hook table the host calls (see the report for the host patch) ---- */
 
-/* What the host runtime calls into: `call` when the callee of an actor's
- * __host_call (actor key / alias, or a provider by contract id and link
- * name) is not local; the notifications when its tables change, so
- * subscriptions follow at once instead of at the next tick. Every function
- * is thread-safe; ctx is the lattice. */
+/* What the host runtime calls into: `call` when the callee is not local
+ * (an actor's __host_call naming an actor key / alias, or a linked contract
+ * with no local provider; or a provider's call_actor(_async) naming an actor
+ * this host does not run); the notifications when its tables change, so
+ * subscriptions follow at once instead of at the next tick. Plain strings
+ * only, so corral_host.h can declare the same table without including this
+ * header. Every function is thread-safe; ctx is the lattice.
+ *   call: origin_key is the caller (actor M... or provider V...);
+ *         origin_contract / origin_link are NULL for an actor. target is an
+ *         actor key or alias (target_contract NULL), or a provider: target
+ *         NULL or its service key, target_contract and target_link set.
+ *         timeout_ms 0 = the lattice default. On CORRAL_OK the response is
+ *         appended to resp. Errors as corral_lattice_call. */
 typedef struct corral_lattice_remote {
     void *ctx;
-    corral_status_t (*call)(void *ctx, const char *origin_actor, const char *target,
-                            const char *contract_id, const char *link_name,
+    corral_status_t (*call)(void *ctx, const char *origin_key, const char *origin_contract,
+                            const char *origin_link, const char *target,
+                            const char *target_contract, const char *target_link,
                             const char *operation, const uint8_t *payload, size_t len,
                             uint32_t timeout_ms, corral_buf_t *resp, corral_err_t *err);
     void (*actor_changed)(void *ctx, const char *actor_key, int running);

@@ -1516,13 +1516,14 @@ out:
 
 /* ---- hooks for the host ------------------------------------------------------------ */
 
-static corral_status_t hook_call(void *ctx, const char *origin_actor, const char *target,
-                                 const char *contract_id, const char *link_name,
+static corral_status_t hook_call(void *ctx, const char *origin_key, const char *origin_contract,
+                                 const char *origin_link, const char *target,
+                                 const char *target_contract, const char *target_link,
                                  const char *operation, const uint8_t *payload, size_t len,
                                  uint32_t timeout_ms, corral_buf_t *resp, corral_err_t *err) {
-    corral_lattice_entity_t o = {(char *)origin_actor, NULL, NULL};
-    corral_lattice_entity_t t = {(char *)target, (char *)contract_id, (char *)link_name};
-    return corral_lattice_call(ctx, origin_actor ? &o : NULL, &t, operation, payload, len,
+    corral_lattice_entity_t o = {(char *)origin_key, (char *)origin_contract, (char *)origin_link};
+    corral_lattice_entity_t t = {(char *)target, (char *)target_contract, (char *)target_link};
+    return corral_lattice_call(ctx, origin_key ? &o : NULL, &t, operation, payload, len,
                                timeout_ms, resp, err);
 }
 

@@ -705,10 +705,140 @@ TEST(cli_lattice_get) {
 }
 #endif
 
+/* ---- the hook table the host will call, and events ------------------------------------- */
+
+static int inventory_has_link(corral_host_t *h, const char *actor, const char *link) {
+    char *inv = NULL;
+    if (corral_host_inventory(h, &inv, NULL)) return 0;
+    json_t *j = json_loads(inv, 0, NULL);
+    corral_free(inv);
+    int found = 0;
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(j, "links"), i, l) {
+        found |= strcmp(json_string_value(json_object_get(l, "actor")), actor) == 0 &&
+                 strcmp(json_string_value(json_object_get(l, "link_name")), link) == 0;
+    }
+    json_decref(j);
+    return found;
+}
+
+TEST(host_hooks) {
+    NEED_SERVER();
+    char ln[64], key[CORRAL_HOST_KEY_LEN];
+    new_lattice(ln, sizeof ln);
+    member_t a, b;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+    REQUIRE(member_start(&b, ln, NULL, NULL) == 0);
+    REQUIRE(start_echo(&b, key) == 0);
+    corral_lattice_remote_t r;
+    corral_lattice_remote_hooks(a.lat, &r);
+    REQUIRE(r.ctx == a.lat && r.call && r.actor_changed && r.provider_changed && r.link_changed);
+    /* an actor on a calls the remote actor, as host_dispatch will */
+    corral_buf_t out = CORRAL_BUF_INIT;
+    corral_err_t err;
+    const char *caller = "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5";
+    CHECK_EQ_INT(r.call(r.ctx, caller, NULL, NULL, key, NULL, NULL, "echo",
+                        (const uint8_t *)"hook", 4, 0, &out, &err),
+                 CORRAL_OK);
+    CHECK(out.len == 4 && memcmp(out.data, "hook", 4) == 0);
+    /* a link made on a's control socket goes lattice-wide */
+    corral_host_kv_t v[1] = {{"PORT", "8080"}};
+    r.link_changed(r.ctx, caller, "wasmcloud:httpserver", "web", v, 1, 1);
+    int seen = 0;
+    for (int i = 0; i < 100 && !seen; i++) {
+        seen = inventory_has_link(b.host, caller, "web");
+        if (!seen) usleep(20000);
+    }
+    CHECK(seen);
+    r.link_changed(r.ctx, caller, "wasmcloud:httpserver", "web", NULL, 0, 0);
+    for (int i = 0; i < 100 && seen; i++) {
+        seen = inventory_has_link(b.host, caller, "web");
+        if (seen) usleep(20000);
+    }
+    CHECK(!seen);
+    /* actor_changed: stopping the actor on b unsubscribes it at once */
+    corral_lattice_remote_t rb;
+    corral_lattice_remote_hooks(b.lat, &rb);
+    REQUIRE(corral_host_actor_stop(b.host, key, NULL, &err) == CORRAL_OK);
+    rb.actor_changed(rb.ctx, key, 0);
+    out.len = 0;
+    CHECK_EQ_INT(r.call(r.ctx, caller, NULL, NULL, key, NULL, NULL, "echo",
+                        (const uint8_t *)"x", 1, 500, &out, &err),
+                 CORRAL_ERR_NO_ACTOR);
+    corral_buf_free(&out);
+    member_stop(&b);
+    member_stop(&a);
+}
+
+TEST(events_and_heartbeat) {
+    NEED_SERVER();
+    char ln[64], subj[256];
+    new_lattice(ln, sizeof ln);
+    natsConnection *nc = NULL;
+    natsSubscription *sub = NULL;
+    REQUIRE(natsConnection_ConnectTo(&nc, g_url) == NATS_OK);
+    snprintf(subj, sizeof subj, "wasmbus.evt.%s", ln);
+    REQUIRE(natsConnection_SubscribeSync(&sub, nc, subj) == NATS_OK);
+    natsConnection_Flush(nc);
+    member_t a;
+    corral_host_config_t hc = {0};
+    hc.allow_unsigned = 1;
+    hc.no_builtins = 1;
+    hc.health_interval_ms = CORRAL_HOST_HEALTH_OFF;
+    REQUIRE(corral_host_new(&hc, &a.host, NULL) == CORRAL_OK);
+    REQUIRE(corral_host_start(a.host, NULL) == CORRAL_OK);
+    corral_lattice_config_t lc = {0};
+    lc.lattice = ln;
+    lc.nats_url = g_url;
+    lc.cluster_seed = g_seed;
+    lc.heartbeat_ms = 1000;
+    REQUIRE(corral_lattice_new(a.host, &lc, &a.lat, NULL) == CORRAL_OK);
+    REQUIRE(corral_lattice_start(a.lat, NULL) == CORRAL_OK);
+    char key[CORRAL_HOST_KEY_LEN];
+    REQUIRE(start_echo(&a, key) == 0);
+    int started = 0, actor = 0, beat = 0;
+    uint64_t end = corral_now_ns() + 4000000000ull;
+    while (corral_now_ns() < end && !beat) {
+        natsMsg *m = NULL;
+        if (natsSubscription_NextMsg(&m, sub, 200) != NATS_OK) continue;
+        json_t *e = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
+        const char *t = json_string_value(json_object_get(e, "type"));
+        CHECK_EQ_STR(json_string_value(json_object_get(e, "source")), corral_host_key(a.host));
+        CHECK(json_string_value(json_object_get(e, "id")) && json_object_get(e, "time"));
+        if (t && !strcmp(t, "com.wasmcloud.lattice.host_started")) started = 1;
+        if (t && !strcmp(t, "com.wasmcloud.lattice.actor_started"))
+            actor = !strcmp(json_string_value(json_object_get(json_object_get(e, "data"),
+                                                              "public_key")),
+                            key);
+        if (t && !strcmp(t, "com.wasmcloud.lattice.host_heartbeat")) {
+            json_t *acts = json_object_get(json_object_get(e, "data"), "actors");
+            beat = json_array_size(acts) == 1 &&
+                   !strcmp(json_string_value(json_object_get(json_array_get(acts, 0), "key")), key);
+        }
+        json_decref(e);
+        natsMsg_Destroy(m);
+    }
+    CHECK(started);
+    CHECK(actor);
+    CHECK(beat); /* carries the inventory */
+    member_stop(&a);
+    int stopped = 0;
+    natsMsg *m = NULL;
+    while (!stopped && natsSubscription_NextMsg(&m, sub, 1000) == NATS_OK) {
+        stopped = strstr(natsMsg_GetData(m), "host_stopped") != NULL;
+        natsMsg_Destroy(m);
+    }
+    CHECK(stopped);
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(nc);
+}
+
 TEST_MAIN(TEST_ENTRY(remote_actor_call), TEST_ENTRY(timeout_when_callee_hangs),
           TEST_ENTRY(queue_group_balancing), TEST_ENTRY(chunked_payload),
           TEST_ENTRY(remote_provider_call), TEST_ENTRY(late_host_learns_links),
-          TEST_ENTRY(control_subjects), TEST_ENTRY(forged_invocations_refused)
+          TEST_ENTRY(control_subjects), TEST_ENTRY(forged_invocations_refused),
+          TEST_ENTRY(host_hooks), TEST_ENTRY(events_and_heartbeat)
 #ifdef CORRAL_CLI_PATH
           , TEST_ENTRY(cli_get_and_watch)
 #endif
