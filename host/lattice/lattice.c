@@ -629,6 +629,9 @@ static void sub_remove_at(corral_lattice_t *lat, size_t i) {
     rpc_sub_t *s = &lat->subs[i];
     natsSubscription_Unsubscribe(s->sub);
     natsSubscription_Destroy(s->sub);
+    /* a round trip, so the server has dropped the interest before anyone
+     * is told the actor is gone (callers then get "no host runs it") */
+    natsConnection_FlushTimeout(lat->nc, 1000);
     if (s->contract_id) {
         publish_event(lat, "provider_stopped",
                       json_pack("{s:s, s:s, s:s, s:s}", "public_key", s->key, "contract_id",
@@ -1340,6 +1343,7 @@ void corral_lattice_stop(corral_lattice_t *lat) {
     }
     lat->nsubs = 0;
     pthread_mutex_unlock(&lat->mu);
+    if (lat->nc) natsConnection_FlushTimeout(lat->nc, 1000);
     for (size_t i = 0; i < lat->nctl; i++) {
         natsSubscription_Unsubscribe(lat->ctl_subs[i]);
         natsSubscription_Destroy(lat->ctl_subs[i]);
