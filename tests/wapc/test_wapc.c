@@ -131,6 +131,15 @@ TEST(module_checks) {
     CHECK_CONTAINS(err.msg, "wapc.__guest_frobnicate");
     CHECK_EQ_INT(load("wrong_import_type", &m, &err), CORRAL_ERR_UNLINKABLE);
     CHECK_CONTAINS(err.msg, "wapc.__guest_response");
+    CHECK_EQ_INT(load("bad_guest_call_type", &m, &err), CORRAL_ERR_INVALID_ARG);
+    CHECK_CONTAINS(err.msg, "(i32, i32) -> i32");
+    REQUIRE(load("bad_init_type", &m, &err) == CORRAL_OK);
+    corral_wapc_instance_t *inst = NULL;
+    CHECK_EQ_INT(corral_wapc_instance_new(m, NULL, &inst, &err), CORRAL_ERR_UNLINKABLE);
+    CHECK_CONTAINS(err.msg, "wapc_init must take and return nothing");
+    CHECK(inst == NULL);
+    corral_wapc_module_free(m);
+    m = NULL;
     static const uint8_t junk[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 0xff};
     CHECK(corral_wapc_module_new(junk, sizeof junk, &m, &err) != CORRAL_OK);
     CHECK(m == NULL);
