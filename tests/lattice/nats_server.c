@@ -19,6 +19,44 @@
 char g_url[128];
 static pid_t g_pid;
 static char g_dir[64];
+static char g_conf[128];
+
+static pid_t spawn(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        int dn = open("/dev/null", O_WRONLY);
+        if (dn >= 0) {
+            dup2(dn, 1);
+            dup2(dn, 2);
+        }
+        execlp(CORRAL_NATS_SERVER, "nats-server", "-c", g_conf, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_up(void) {
+    for (int i = 0; i < 100; i++) {
+        natsConnection *nc = NULL;
+        if (natsConnection_ConnectTo(&nc, g_url) == NATS_OK) {
+            natsConnection_Destroy(nc);
+            return 0;
+        }
+        usleep(50000);
+    }
+    return -1;
+}
+
+int test_nats_can_restart(void) { return g_pid > 0; }
+
+int test_nats_restart(void) {
+    if (g_pid <= 0) return -1;
+    kill(g_pid, SIGTERM);
+    waitpid(g_pid, NULL, 0);
+    usleep(300000); /* the members notice and start reconnecting */
+    g_pid = spawn();
+    return wait_up();
+}
 
 static void server_stop(void) {
     if (g_pid > 0) {
@@ -54,34 +92,16 @@ int test_nats_start(void) {
         snprintf(g_dir, sizeof g_dir, "/tmp/corral-nats-XXXXXX");
         if (!mkdtemp(g_dir)) return -1;
         int port = free_port();
-        char conf[128];
-        snprintf(conf, sizeof conf, "%s/nats.conf", g_dir);
-        FILE *f = fopen(conf, "w");
+        snprintf(g_conf, sizeof g_conf, "%s/nats.conf", g_dir);
+        FILE *f = fopen(g_conf, "w");
         if (!f) return -1;
         fprintf(f, "host: 127.0.0.1\nport: %d\nmax_payload: 65536\njetstream {\n store_dir: \"%s/js\"\n}\n",
                 port, g_dir);
         fclose(f);
-        g_pid = fork();
-        if (g_pid == 0) {
-            int dn = open("/dev/null", 1);
-            if (dn >= 0) {
-                dup2(dn, 1);
-                dup2(dn, 2);
-            }
-            execlp(CORRAL_NATS_SERVER, "nats-server", "-c", conf, (char *)NULL);
-            _exit(127);
-        }
+        g_pid = spawn();
         atexit(server_stop);
         snprintf(g_url, sizeof g_url, "nats://127.0.0.1:%d", port);
     }
-    for (int i = 0; i < 100; i++) { /* wait until it answers */
-        natsConnection *nc = NULL;
-        if (natsConnection_ConnectTo(&nc, g_url) == NATS_OK) {
-            natsConnection_Destroy(nc);
-            return 0;
-        }
-        usleep(50000);
-    }
-    return -1;
+    return wait_up();
 }
 

@@ -10,4 +10,10 @@ extern char g_url[128];
 /* Starts (once) or finds the server; 0 when g_url answers. */
 int test_nats_start(void);
 
+/* 1 when the server was started here (and so can be restarted). */
+int test_nats_can_restart(void);
+
+/* Stops the server and starts it again on the same port and store. */
+int test_nats_restart(void);
+
 #endif

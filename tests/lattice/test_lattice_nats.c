@@ -834,11 +834,92 @@ TEST(events_and_heartbeat) {
     natsConnection_Destroy(nc);
 }
 
+/* ---- a call alias learned from the claims in the bucket -------------------------------- */
+
+TEST(remote_call_by_alias) {
+    NEED_SERVER();
+    char ln[64];
+    new_lattice(ln, sizeof ln);
+    member_t a, b;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+    REQUIRE(member_start(&b, ln, NULL, NULL) == 0);
+    corral_host_actor_info_t info;
+    corral_err_t err;
+    REQUIRE(corral_host_actor_start_file(b.host, CORRAL_GUEST_DIR "/pong_s.wasm", NULL, &info,
+                                         &err) == CORRAL_OK);
+    REQUIRE(corral_lattice_sync(b.lat, &err) == CORRAL_OK);
+    corral_buf_t out = CORRAL_BUF_INIT;
+    corral_status_t st = CORRAL_ERR_NO_ACTOR;
+    for (int i = 0; i < 100 && st == CORRAL_ERR_NO_ACTOR; i++) { /* a's watcher learns it */
+        out.len = 0;
+        st = call_actor(&a, "pong", "Pong", "hi", 2, 0, &out, &err);
+        if (st == CORRAL_ERR_NO_ACTOR) usleep(20000);
+    }
+    CHECK_EQ_INT(st, CORRAL_OK);
+    CHECK(out.len == 8 && memcmp(out.data, "pong: hi", 8) == 0);
+    corral_lattice_stats_t sb;
+    corral_lattice_stats(b.lat, &sb);
+    CHECK_EQ_INT(sb.calls_in, 1);
+    out.len = 0;
+    CHECK_EQ_INT(call_actor(&a, "nobody", "Pong", "hi", 2, 0, &out, &err), CORRAL_ERR_NO_ACTOR);
+    CHECK_CONTAINS(err.msg, "'nobody'");
+    corral_buf_free(&out);
+    member_stop(&b);
+    member_stop(&a);
+}
+
+/* ---- NATS goes away and comes back --------------------------------------------------- */
+
+TEST(reconnect) {
+    NEED_SERVER();
+    if (!test_nats_can_restart()) {
+        printf("  (server not ours: reconnect not tested)\n");
+        return;
+    }
+    char ln[64], key[CORRAL_HOST_KEY_LEN];
+    new_lattice(ln, sizeof ln);
+    member_t a, b;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+    REQUIRE(member_start(&b, ln, NULL, NULL) == 0);
+    REQUIRE(start_echo(&b, key) == 0);
+    corral_buf_t out = CORRAL_BUF_INIT;
+    corral_err_t err;
+    REQUIRE(call_actor(&a, key, "echo", "1", 1, 0, &out, &err) == CORRAL_OK);
+    REQUIRE(test_nats_restart() == 0);
+    corral_status_t st = CORRAL_ERR_IO;
+    for (int i = 0; i < 100 && st != CORRAL_OK; i++) { /* back-off is at most ~7.5 s */
+        out.len = 0;
+        st = call_actor(&a, key, "echo", "2", 1, 500, &out, &err);
+        if (st != CORRAL_OK) usleep(100000);
+    }
+    CHECK_EQ_INT(st, CORRAL_OK);
+    CHECK(out.len == 1 && out.data[0] == '2');
+    /* the bucket and its watchers work again: a link made now reaches b */
+    const char *actor = "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5";
+    st = CORRAL_ERR_IO;
+    for (int i = 0; i < 50 && st != CORRAL_OK; i++) {
+        st = corral_lattice_link_put(a.lat, actor, "wasmcloud:keyvalue", "after", NULL, NULL, 0,
+                                     &err);
+        if (st != CORRAL_OK) usleep(100000);
+    }
+    CHECK_EQ_INT(st, CORRAL_OK);
+    int seen = 0;
+    for (int i = 0; i < 150 && !seen; i++) {
+        seen = inventory_has_link(b.host, actor, "after");
+        if (!seen) usleep(20000);
+    }
+    CHECK(seen);
+    corral_buf_free(&out);
+    member_stop(&b);
+    member_stop(&a);
+}
+
 TEST_MAIN(TEST_ENTRY(remote_actor_call), TEST_ENTRY(timeout_when_callee_hangs),
           TEST_ENTRY(queue_group_balancing), TEST_ENTRY(chunked_payload),
           TEST_ENTRY(remote_provider_call), TEST_ENTRY(late_host_learns_links),
           TEST_ENTRY(control_subjects), TEST_ENTRY(forged_invocations_refused),
-          TEST_ENTRY(host_hooks), TEST_ENTRY(events_and_heartbeat)
+          TEST_ENTRY(host_hooks), TEST_ENTRY(events_and_heartbeat),
+          TEST_ENTRY(remote_call_by_alias), TEST_ENTRY(reconnect)
 #ifdef CORRAL_CLI_PATH
           , TEST_ENTRY(cli_get_and_watch)
 #endif
