@@ -29,7 +29,8 @@ typedef struct rpc_sub {
     char *contract_id; /* NULL for an actor */
     char *link_name;
     natsSubscription *sub;
-    int seen; /* mark for sync */
+    int seen;        /* mark for sync */
+    int claims_put;  /* its claims are in the bucket (actors) */
 } rpc_sub_t;
 
 /* A provider somewhere in the lattice (from announcements and links). */
@@ -698,9 +699,12 @@ corral_status_t corral_lattice_sync(corral_lattice_t *lat, corral_err_t *err) {
     json_array_foreach(json_object_get(root, "actors"), i, v) {
         const char *key = json_string_value(json_object_get(v, "key"));
         if (!key) continue;
-        size_t before = lat->nsubs;
-        if (sub_add(lat, key, NULL, NULL, err) == CORRAL_OK && lat->nsubs > before)
-            put_claims(lat, v);
+        if (sub_add(lat, key, NULL, NULL, err) != CORRAL_OK) continue;
+        for (size_t k = 0; k < lat->nsubs; k++)
+            if (strcmp(lat->subs[k].key, key) == 0 && !lat->subs[k].claims_put) {
+                put_claims(lat, v);
+                lat->subs[k].claims_put = 1;
+            }
     }
     json_array_foreach(json_object_get(root, "providers"), i, v) {
         const char *key = json_string_value(json_object_get(v, "key"));
@@ -951,6 +955,17 @@ corral_status_t corral_lattice_link_put(corral_lattice_t *lat, const char *actor
     if (!text) return corral_err_set(err, CORRAL_ERR_NOMEM, "link: out of memory");
     char key[80];
     link_kv_key(actor, contract_id, link_name, key);
+    /* writing what the bucket already holds would only echo through every
+     * watcher (and could loop through a host hook): skip it */
+    kvEntry *cur = NULL;
+    if (kvStore_Get(&cur, lat->kv, key) == NATS_OK && cur &&
+        kvEntry_Operation(cur) == kvOp_Put && (size_t)kvEntry_ValueLen(cur) == strlen(text) &&
+        memcmp(kvEntry_Value(cur), text, strlen(text)) == 0) {
+        kvEntry_Destroy(cur);
+        free(text);
+        return CORRAL_OK;
+    }
+    kvEntry_Destroy(cur);
     natsStatus s = kvStore_PutString(NULL, lat->kv, key, text);
     free(text);
     if (s != NATS_OK) return nats_err(err, s, "storing the link definition");
@@ -970,7 +985,14 @@ corral_status_t corral_lattice_link_del(corral_lattice_t *lat, const char *actor
     if (!lat->kv) return corral_host_link_del(lat->host, actor, contract_id, link_name, err);
     char key[80];
     link_kv_key(actor, contract_id, link_name, key);
-    natsStatus s = kvStore_Delete(lat->kv, key);
+    kvEntry *cur = NULL;
+    natsStatus s = kvStore_Get(&cur, lat->kv, key);
+    kvEntry_Destroy(cur);
+    if (s == NATS_NOT_FOUND)
+        return corral_err_set(err, CORRAL_ERR_NOT_FOUND,
+                              "no link of actor %s to %s (link %s) in lattice %s", actor,
+                              contract_id, link_name, lat->name);
+    s = kvStore_Delete(lat->kv, key);
     if (s != NATS_OK) return nats_err(err, s, "deleting the link definition");
     publish_event(lat, "linkdef_deleted",
                   json_pack("{s:s, s:s, s:s}", "actor_id", actor, "contract_id", contract_id,
@@ -1531,13 +1553,31 @@ static corral_status_t hook_call(void *ctx, const char *origin_key, const char *
                                timeout_ms, resp, err);
 }
 
+/* The host may call these with its own locks held: they never call back
+ * into the host (the claims of a new actor follow at the next tick). */
+static void hook_sub(corral_lattice_t *lat, const char *key, const char *contract,
+                     const char *link, int running) {
+    if (!lat->nc || !key) return;
+    pthread_mutex_lock(&lat->mu);
+    if (running) {
+        sub_add(lat, key, contract, contract ? (link && *link ? link : "default") : NULL, NULL);
+    } else {
+        for (size_t i = 0; i < lat->nsubs; i++)
+            if (strcmp(lat->subs[i].key, key) == 0) {
+                sub_remove_at(lat, i);
+                break;
+            }
+    }
+    pthread_mutex_unlock(&lat->mu);
+}
+
 static void hook_actor(void *ctx, const char *actor_key, int running) {
-    corral_lattice_sync(ctx, NULL);
+    hook_sub(ctx, actor_key, NULL, NULL, running);
 }
 
 static void hook_provider(void *ctx, const char *key, const char *contract, const char *link,
                           int running) {
-    corral_lattice_sync(ctx, NULL);
+    hook_sub(ctx, key, contract, link, running);
 }
 
 static void hook_link(void *ctx, const char *actor, const char *contract_id,

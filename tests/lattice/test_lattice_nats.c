@@ -366,6 +366,8 @@ TEST(late_host_learns_links) {
         if (!gone) usleep(20000);
     }
     CHECK(gone);
+    CHECK_EQ_INT(corral_lattice_link_del(a.lat, actor, "wasmcloud:keyvalue", "cache", &err),
+                 CORRAL_ERR_NOT_FOUND);
     member_stop(&d);
     member_stop(&a);
 }
