@@ -9,10 +9,11 @@ PKGS=(
   libsodium-dev libjansson-dev libmsgpack-dev libsqlite3-dev libhiredis-dev
   libnats-dev nats-server redis-server libmicrohttpd-dev libyaml-dev
   clang-14 lld-14 libclang-rt-14-dev libclang-rt-14-dev-wasm32 wasi-libc wabt
-  valgrind curl wrk
+  valgrind curl wrk nodejs npm
 )
 missing=()
 for p in "${PKGS[@]}"; do
+  [ "$p" = npm ] && command -v npm >/dev/null 2>&1 && continue # nodesource nodejs bundles npm
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
