@@ -793,6 +793,204 @@ TEST(instantiate_one_module_from_many_threads) {
     corral_vm_module_free(m);
 }
 
+/* ---- re-entrancy, lifetimes, allocation failures ------------------------------------------------
+ */
+
+typedef struct reenter_ctx {
+    corral_vm_instance_t *target; /* where the callback calls "inner" */
+    corral_status_t nested_status;
+} reenter_ctx_t;
+
+static corral_status_t h_callback(corral_vm_instance_t *caller, uint64_t *sp, void *user) {
+    reenter_ctx_t *c = user;
+    corral_vm_extern_t f;
+    corral_err_t err;
+    corral_err_clear(&err);
+    if (corral_vm_instance_export(c->target, "inner", &f) != CORRAL_OK)
+        return corral_vm_trap(caller, CORRAL_ERR_TRAP_HOST, "no inner");
+    uint64_t a[1] = {sp[0]}, r[1] = {0};
+    c->nested_status = corral_vm_call(c->target, f, a, 1, r, 1, &err);
+    if (c->nested_status != CORRAL_OK)
+        return corral_vm_trap(caller, CORRAL_ERR_TRAP_HOST, "nested: %s", corral_err_msg(&err));
+    sp[0] = r[0] + 1;
+    return CORRAL_OK;
+}
+
+TEST(nested_calls_from_host_functions) {
+    corral_vm_module_t *m = load_wat("reenter");
+    REQUIRE(m);
+    reenter_ctx_t ctx = {NULL, CORRAL_OK};
+    corral_vm_imports_t *imp = corral_vm_imports_new();
+    REQUIRE(imp);
+    CHECK_EQ_INT(corral_vm_imports_add_func(imp, "env", "callback", "i:i", h_callback, &ctx, NULL),
+                 CORRAL_OK);
+    corral_vm_instance_t *a = instantiate(m, imp, NULL, NULL), *b = instantiate(m, imp, NULL, NULL);
+    if (a && b) {
+        corral_err_t err;
+        uint32_t r = 0;
+        /* Into another instance: allowed. */
+        ctx.target = b;
+        CHECK_EQ_INT(call_i32(a, "outer", 1, 20, &r, &err), CORRAL_OK);
+        CHECK_EQ_INT(r, 41);
+        /* Into the instance that is running: refused with ERR_STATE, no crash. */
+        ctx.target = a;
+        CHECK_EQ_INT(call_i32(a, "outer", 1, 20, &r, &err), CORRAL_ERR_TRAP_HOST);
+        CHECK_EQ_INT(ctx.nested_status, CORRAL_ERR_STATE);
+        /* Both instances still work afterwards. */
+        CHECK_EQ_INT(call_i32(a, "inner", 1, 4, &r, &err), CORRAL_OK);
+        CHECK_EQ_INT(r, 8);
+        ctx.target = a;
+        CHECK_EQ_INT(call_i32(b, "outer", 1, 5, &r, &err), CORRAL_OK);
+        CHECK_EQ_INT(r, 11);
+    }
+    corral_vm_instance_free(a);
+    corral_vm_instance_free(b);
+    corral_vm_imports_free(imp);
+    corral_vm_module_free(m);
+}
+
+TEST(instance_keeps_its_module_alive) {
+    corral_vm_module_t *m = load_wat("traps");
+    REQUIRE(m);
+    corral_vm_instance_t *inst = instantiate(m, NULL, NULL, NULL);
+    corral_vm_module_free(m); /* the instance holds its own reference */
+    if (inst) {
+        corral_err_t err;
+        uint32_t r = 0;
+        CHECK_EQ_INT(call_i32(inst, "count", 1, 77, &r, &err), CORRAL_OK);
+        CHECK_EQ_INT(r, 77);
+        CHECK(corral_vm_instance_module(inst) != NULL);
+        CHECK(corral_vm_module_export_count(corral_vm_instance_module(inst)) > 10);
+    }
+    corral_vm_instance_free(inst);
+}
+
+TEST(fuel_counts_entries_and_back_edges) {
+    /* count(n) enters once and jumps back to its loop n+1 times (docs/engine.md);
+     * the budget check may sit before or after the unit, so allow slack of a few
+     * units, but the order of magnitude must be right. */
+    corral_vm_module_t *m = load_wat("traps");
+    REQUIRE(m);
+    corral_vm_limits_t lim = {0, 0, 1010, 0};
+    corral_vm_instance_t *inst = instantiate(m, NULL, &lim, NULL);
+    if (inst) {
+        corral_err_t err;
+        uint32_t r = 0;
+        CHECK_EQ_INT(call_i32(inst, "count", 1, 1000, &r, &err), CORRAL_OK);
+        CHECK_EQ_INT(call_i32(inst, "count", 1, 1020, &r, &err), CORRAL_ERR_TRAP_FUEL_EXHAUSTED);
+        /* Calls cost fuel too: depth(n) makes n+1 entries. */
+        CHECK_EQ_INT(call_i32(inst, "depth", 1, 1000, &r, &err), CORRAL_OK);
+        CHECK_EQ_INT(call_i32(inst, "depth", 1, 1020, &r, &err), CORRAL_ERR_TRAP_FUEL_EXHAUSTED);
+    }
+    corral_vm_instance_free(inst);
+    corral_vm_module_free(m);
+}
+
+TEST(externref_through_the_api) {
+    corral_vm_module_t *m = load_wat("reenter");
+    REQUIRE(m);
+    reenter_ctx_t ctx = {NULL, CORRAL_OK};
+    corral_vm_imports_t *imp = corral_vm_imports_new();
+    REQUIRE(imp);
+    corral_vm_imports_add_func(imp, "env", "callback", "i:i", h_callback, &ctx, NULL);
+    corral_vm_instance_t *inst = instantiate(m, imp, NULL, NULL);
+    if (inst) {
+        corral_err_t err;
+        static int anchor;
+        uint64_t a[1] = {(uint64_t)(uintptr_t)&anchor}, r[1] = {0};
+        CHECK_EQ_INT(call(inst, "ref_through_host", a, 1, r, 1, &err), CORRAL_OK);
+        CHECK(r[0] == (uint64_t)(uintptr_t)&anchor);
+    }
+    corral_vm_instance_free(inst);
+    corral_vm_imports_free(imp);
+    corral_vm_module_free(m);
+}
+
+/* Every allocation the engine makes while loading, instantiating and calling
+ * may fail: the call must report NOMEM (or succeed) and leak nothing. */
+TEST(allocation_failures_are_handled) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/shared_a.wasm", VM_TEST_DIR);
+    corral_buf_t b = CORRAL_BUF_INIT;
+    REQUIRE(corral_file_read(path, 0, &b, NULL) == CORRAL_OK);
+    int succeeded = 0;
+    for (long n = 1; n < 400 && !succeeded; n++) {
+        long live = corral_alloc_live();
+        corral_vm_module_t *m = NULL;
+        corral_vm_instance_t *inst = NULL;
+        corral_alloc_fail_after(n, 1);
+        corral_status_t st = corral_vm_module_new(b.data, b.len, &m, NULL);
+        if (st == CORRAL_OK) st = corral_vm_instance_new(m, NULL, NULL, NULL, &inst, NULL);
+        uint64_t res[1] = {0};
+        if (st == CORRAL_OK) {
+            corral_vm_extern_t f;
+            st = corral_vm_instance_export(inst, "get_g", &f);
+            if (st == CORRAL_OK) st = corral_vm_call(inst, f, NULL, 0, res, 1, NULL);
+        }
+        corral_alloc_fail_after(0, 0);
+        if (st == CORRAL_OK) {
+            CHECK_EQ_INT(res[0], 5);
+            succeeded = 1;
+        } else if (st != CORRAL_ERR_NOMEM) {
+            fprintf(stderr, "  allocation %ld failing gave %s\n", n, corral_status_name(st));
+            CHECK_EQ_INT(st, CORRAL_ERR_NOMEM);
+        }
+        corral_vm_instance_free(inst);
+        corral_vm_module_free(m);
+        if (corral_alloc_live() != live) {
+            fprintf(stderr, "  allocation %ld failing leaked %ld blocks\n", n,
+                    corral_alloc_live() - live);
+            CHECK_EQ_INT(corral_alloc_live(), live);
+            break;
+        }
+    }
+    CHECK(succeeded);
+    corral_buf_free(&b);
+}
+
+typedef struct host_worker {
+    const corral_vm_module_t *m;
+    const corral_vm_imports_t *imp;
+    int ok;
+} host_worker_t;
+
+static void *instantiate_with_imports(void *arg) {
+    host_worker_t *w = arg;
+    for (int i = 0; i < 50; i++) {
+        corral_vm_instance_t *inst = NULL;
+        if (corral_vm_instance_new(w->m, w->imp, NULL, NULL, &inst, NULL) != CORRAL_OK) return NULL;
+        corral_vm_extern_t f;
+        uint64_t args[1] = {(uint64_t)i}, res[1] = {0};
+        int good = corral_vm_instance_export(inst, "write_read", &f) == CORRAL_OK &&
+                   corral_vm_call(inst, f, args, 1, res, 1, NULL) == CORRAL_OK &&
+                   res[0] == 0x01020305;
+        corral_vm_instance_free(inst);
+        if (!good) return NULL;
+        w->ok++;
+    }
+    return NULL;
+}
+
+TEST(one_import_set_serves_many_threads) {
+    host_ctx_t ctx = {0, 0, NULL, NULL};
+    corral_vm_module_t *m = load_wat("host");
+    REQUIRE(m);
+    corral_vm_imports_t *imp = host_imports(&ctx);
+    enum { N = 4 };
+    pthread_t th[N];
+    host_worker_t w[N];
+    for (int i = 0; imp && i < N; i++) {
+        w[i] = (host_worker_t){m, imp, 0};
+        REQUIRE(pthread_create(&th[i], NULL, instantiate_with_imports, &w[i]) == 0);
+    }
+    for (int i = 0; imp && i < N; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_EQ_INT(w[i].ok, 50);
+    }
+    corral_vm_imports_free(imp);
+    corral_vm_module_free(m);
+}
+
 /* ---- lazy memory
  * ----------------------------------------------------------------------------------- */
 
@@ -844,4 +1042,8 @@ TEST_MAIN(TEST_ENTRY(malformed_bytes_report_offset), TEST_ENTRY(invalid_module_r
           TEST_ENTRY(max_pages_makes_grow_fail), TEST_ENTRY(max_call_depth),
           TEST_ENTRY(exports_lookup_and_description), TEST_ENTRY(externs_shared_across_instances),
           TEST_ENTRY(embedder_made_externs), TEST_ENTRY(instantiate_one_module_from_many_threads),
-          TEST_ENTRY(big_initial_memory_is_lazy))
+          TEST_ENTRY(big_initial_memory_is_lazy), TEST_ENTRY(nested_calls_from_host_functions),
+          TEST_ENTRY(instance_keeps_its_module_alive),
+          TEST_ENTRY(fuel_counts_entries_and_back_edges), TEST_ENTRY(externref_through_the_api),
+          TEST_ENTRY(allocation_failures_are_handled),
+          TEST_ENTRY(one_import_set_serves_many_threads))
