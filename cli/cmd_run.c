@@ -107,8 +107,7 @@ static void fingerprint_dir(const char *dir, int depth, uint64_t *h) {
         size_t l = strlen(e->d_name);
         int src = (l > 2 && strcmp(e->d_name + l - 2, ".c") == 0) ||
                   (l > 2 && strcmp(e->d_name + l - 2, ".h") == 0) ||
-                  (l > 3 && strcmp(e->d_name + l - 3, ".ts") == 0) ||
-                  strcmp(e->d_name, CORRAL_PROJECT_FILE) == 0;
+                  (l > 3 && strcmp(e->d_name + l - 3, ".ts") == 0);
         if (!src) continue;
         uint64_t x = 1469598103934665603ull;
         for (const char *c = path; *c; c++) x = (x ^ (uint8_t)*c) * 1099511628211ull;
@@ -120,10 +119,25 @@ static void fingerprint_dir(const char *dir, int depth, uint64_t *h) {
     closedir(d);
 }
 
+/* The sources' fingerprint plus corral.project's text without its rev line:
+ * the build rewrites rev, which must not look like a change. */
 static uint64_t fingerprint(const char *dir) {
     uint64_t h = 0;
     fingerprint_dir(dir, 0, &h);
-    return h;
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, CORRAL_PROJECT_FILE) >= sizeof path)
+        return h;
+    FILE *f = fopen(path, "r");
+    if (!f) return h;
+    char line[1024];
+    uint64_t x = 1469598103934665603ull;
+    while (fgets(line, sizeof line, f)) {
+        const char *k = line + strspn(line, " \t");
+        if (strncmp(k, "rev", 3) == 0 && strchr(" \t=", k[3])) continue;
+        for (const char *c = line; *c; c++) x = (x ^ (uint8_t)*c) * 1099511628211ull;
+    }
+    fclose(f);
+    return h + x;
 }
 
 typedef struct {
@@ -325,15 +339,15 @@ int corral_cli_run(int argc, char **argv) {
             if (corral_host_wait(r.host, 100)) goto stopped;
             now = fingerprint(r.proj->dir);
         } while (now != seen);
+        /* `seen` is what this build compiles: an edit made while it runs is
+         * picked up by the next poll. */
         printf("change seen: rebuilding %s\n", r.proj->name);
         corral_err_clear(&err);
         if (corral_cli_build_project(dir, 1, &b, &err) != CORRAL_OK) {
             fprintf(stderr, "corral: %s\ncorral: still serving the previous revision\n",
                     corral_err_msg(&err));
-            seen = fingerprint(r.proj->dir); /* the failed build may have written files */
             continue;
         }
-        seen = fingerprint(r.proj->dir); /* the build rewrote corral.project's rev */
         corral_host_update_result_t u;
         if (corral_host_actor_update_file(r.host, r.key, b.wasm_path, &u, &err) != CORRAL_OK) {
             fprintf(stderr, "corral: live update refused: %s\n", corral_err_msg(&err));
