@@ -13,15 +13,19 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "control_client.h"
 #include "corral_wapc.h"
 
 typedef enum { HOST_ERROR, HOST_ECHO, HOST_EMPTY } host_mode_t;
 
 static void call_usage(FILE *out) {
     fprintf(out,
-            "usage: corral call <module.wasm> <operation> [options]\n\n"
-            "Instantiates a waPC module alone and makes one call to <operation>, then\n"
-            "prints the guest's response bytes as they are (with --json as base64).\n\n"
+            "usage: corral call <module.wasm> <operation> [options]\n"
+            "       corral call <actor key or alias> <operation> [--payload T] [--run-dir D]\n\n"
+            "With a module file, instantiates the waPC module alone and makes one call to\n"
+            "<operation>, then prints the guest's response bytes as they are (with --json\n"
+            "as base64). With an actor key or call alias (or --run-dir), asks the running\n"
+            "host (see 'corral up') to make the call, through its control socket.\n\n"
             "options:\n"
             "  --payload <text>        the call's payload (default: empty)\n"
             "  --payload-file <path>   read the payload from a file\n"
@@ -95,6 +99,8 @@ int corral_cli_call(int argc, char **argv) {
                                          {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
+    /* A key or alias instead of a file means: the call goes to a running host. */
+    if (corral_cli_call_is_remote(argc, argv)) return corral_cli_call_remote(argc, argv);
     const char *payload = NULL, *payload_file = NULL;
     host_mode_t mode = HOST_ERROR;
     corral_wapc_config_t cfg;
