@@ -220,6 +220,8 @@ int main(int argc, char **argv) {
     sc.verify = 1;
     latency("sign + verify", sign_only, &sc, payload, size, seconds / 2);
 
+    corral_host_stop(ha);
+    corral_host_stop(hb);
     corral_lattice_free(la);
     corral_lattice_free(lb);
     corral_host_free(ha);

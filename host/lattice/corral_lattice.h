@@ -304,6 +304,11 @@ void corral_lattice_stats(const corral_lattice_t *lat, corral_lattice_stats_t *o
  *         NULL or its service key, target_contract and target_link set.
  *         timeout_ms 0 = the lattice default. On CORRAL_OK the response is
  *         appended to resp. Errors as corral_lattice_call. */
+#ifdef CORRAL_HOST_REMOTE
+/* corral_host.h declares the same table: the lattice installs it itself
+ * (corral_host_set_remote in corral_lattice_start). */
+typedef corral_host_remote_t corral_lattice_remote_t;
+#else
 typedef struct corral_lattice_remote {
     void *ctx;
     corral_status_t (*call)(void *ctx, const char *origin_key, const char *origin_contract,
@@ -318,8 +323,13 @@ typedef struct corral_lattice_remote {
                          const char *link_name, const corral_host_kv_t *values,
                          size_t nvalues, int put);
 } corral_lattice_remote_t;
+#endif
 
-/* Fills *out with the lattice's hooks (ctx = lat). */
+/* Fills *out with the lattice's hooks (ctx = lat). When corral_host.h has
+ * the hook API (CORRAL_HOST_REMOTE), corral_lattice_start installs them in
+ * the host and uses corral_host_provider_call for provider invocations
+ * (unless the config gives provider_call); corral_lattice_stop removes them
+ * and waits for calls in flight through them. Stop the host first. */
 void corral_lattice_remote_hooks(corral_lattice_t *lat, corral_lattice_remote_t *out);
 
 #ifdef __cplusplus

@@ -30,6 +30,7 @@ typedef struct rpc_sub {
     char *link_name;
     natsSubscription *sub;
     int seen;        /* mark for sync */
+    int manual;      /* added by corral_lattice_provider_add: not in the inventory */
     int claims_put;  /* its claims are in the bucket (actors) */
 } rpc_sub_t;
 
@@ -102,6 +103,8 @@ struct corral_lattice {
     pthread_cond_t tcv;
 
     atomic_uint_fast64_t calls_out, calls_in, refused, links_applied, chunked_out, chunked_in;
+    atomic_long calls_inflight; /* in corral_lattice_call: stop waits for them */
+    int hooks_installed;
 };
 
 static const char *ev_prefix = "com.wasmcloud.lattice.";
@@ -656,6 +659,8 @@ corral_status_t corral_lattice_provider_add(corral_lattice_t *lat, const char *p
     pthread_mutex_lock(&lat->mu);
     corral_status_t st = sub_add(lat, provider_key, contract_id,
                                  link_name && *link_name ? link_name : "default", err);
+    for (size_t i = 0; st == CORRAL_OK && i < lat->nsubs; i++)
+        if (strcmp(lat->subs[i].key, provider_key) == 0) lat->subs[i].manual = 1;
     pthread_mutex_unlock(&lat->mu);
     return st;
 }
@@ -716,8 +721,7 @@ corral_status_t corral_lattice_sync(corral_lattice_t *lat, corral_err_t *err) {
      * inventory: keep them (they are removed only by stop). */
     for (size_t k = lat->nsubs; k-- > 0;) {
         rpc_sub_t *s = &lat->subs[k];
-        if (s->seen) continue;
-        if (s->contract_id && lat->provider_call) continue;
+        if (s->seen || s->manual) continue;
         sub_remove_at(lat, k);
     }
     pthread_mutex_unlock(&lat->mu);
@@ -1148,6 +1152,17 @@ static void *ticker_main(void *arg) {
 
 /* ---- start / stop ----------------------------------------------------------------- */
 
+#ifdef CORRAL_HOST_REMOTE
+static corral_status_t host_provider_call(void *user, const char *provider_key,
+                                          const char *contract_id, const char *link_name,
+                                          const char *origin_actor, const char *operation,
+                                          const uint8_t *msg, size_t len, corral_buf_t *resp,
+                                          corral_err_t *err) {
+    return corral_host_provider_call(user, provider_key, origin_actor, contract_id, link_name,
+                                     operation, msg, len, resp, err);
+}
+#endif
+
 static corral_status_t open_kv(corral_lattice_t *lat, const char *bucket, int64_t ttl_ns,
                                kvStore **out, corral_err_t *err) {
     kvConfig kc;
@@ -1325,6 +1340,16 @@ corral_status_t corral_lattice_start(corral_lattice_t *lat, corral_err_t *err) {
         goto fail;
     }
     lat->have_ticker = 1;
+#ifdef CORRAL_HOST_REMOTE
+    if (!lat->provider_call) {
+        lat->provider_call = host_provider_call;
+        lat->provider_call_user = lat->host;
+    }
+    corral_lattice_remote_t hooks;
+    corral_lattice_remote_hooks(lat, &hooks);
+    corral_host_set_remote(lat->host, &hooks);
+    lat->hooks_installed = 1;
+#endif
     natsOptions_Destroy(o);
     json_t *hs = host_summary(lat);
     publish_event(lat, "host_started", hs);
@@ -1341,6 +1366,16 @@ fail:
 
 void corral_lattice_stop(corral_lattice_t *lat) {
     if (!lat || !lat->started || atomic_exchange(&lat->stopping, 1)) return;
+#ifdef CORRAL_HOST_REMOTE
+    if (lat->hooks_installed) corral_host_set_remote(lat->host, NULL);
+    lat->hooks_installed = 0;
+#endif
+    /* calls already inside corral_lattice_call finish (each bounded by its
+     * timeout) before the connection goes away */
+    while (atomic_load(&lat->calls_inflight) > 0) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
     if (lat->nc) {
         publish_event(lat, "host_stopped",
                       json_pack("{s:s}", "id", corral_host_key(lat->host)));
@@ -1404,10 +1439,30 @@ static const char *target_name(const corral_lattice_entity_t *t) {
     return t->public_key && *t->public_key ? t->public_key : t->contract_id;
 }
 
+static corral_status_t call_inner(corral_lattice_t *lat, const corral_lattice_entity_t *origin,
+                                  const corral_lattice_entity_t *target, const char *operation,
+                                  const uint8_t *payload, size_t len, uint32_t timeout_ms,
+                                  corral_buf_t *resp, corral_err_t *err);
+
 corral_status_t corral_lattice_call(corral_lattice_t *lat, const corral_lattice_entity_t *origin,
                                     const corral_lattice_entity_t *target, const char *operation,
                                     const uint8_t *payload, size_t len, uint32_t timeout_ms,
                                     corral_buf_t *resp, corral_err_t *err) {
+    corral_status_t st;
+    atomic_fetch_add(&lat->calls_inflight, 1);
+    if (!lat->nc || atomic_load(&lat->stopping)) {
+        atomic_fetch_sub(&lat->calls_inflight, 1);
+        return corral_err_set(err, CORRAL_ERR_STATE, "lattice %s is not running", lat->name);
+    }
+    st = call_inner(lat, origin, target, operation, payload, len, timeout_ms, resp, err);
+    atomic_fetch_sub(&lat->calls_inflight, 1);
+    return st;
+}
+
+static corral_status_t call_inner(corral_lattice_t *lat, const corral_lattice_entity_t *origin,
+                                  const corral_lattice_entity_t *target, const char *operation,
+                                  const uint8_t *payload, size_t len, uint32_t timeout_ms,
+                                  corral_buf_t *resp, corral_err_t *err) {
     corral_status_t st = CORRAL_OK;
     corral_lattice_invocation_t inv;
     corral_buf_t wire = CORRAL_BUF_INIT;
@@ -1416,7 +1471,6 @@ corral_status_t corral_lattice_call(corral_lattice_t *lat, const corral_lattice_
     char pkey[CORRAL_HOST_KEY_LEN] = "";
     memset(&inv, 0, sizeof inv);
     memset(&r, 0, sizeof r);
-    if (!lat->nc) return corral_err_set(err, CORRAL_ERR_STATE, "lattice is not started");
     if (!target || !operation || !*operation)
         return corral_err_set(err, CORRAL_ERR_INVALID_ARG, "lattice call: target and operation");
     if (!timeout_ms) timeout_ms = lat->timeout_ms;

@@ -79,6 +79,7 @@ static int member_start(member_t *m, const char *lattice, corral_lattice_provide
 }
 
 static void member_stop(member_t *m) {
+    corral_host_stop(m->host); /* the host first: nothing is inside a lattice hook after it */
     corral_lattice_free(m->lat);
     corral_host_free(m->host);
     memset(m, 0, sizeof *m);
@@ -916,6 +917,81 @@ TEST(reconnect) {
     member_stop(&a);
 }
 
+/* ---- through the host's own dispatch (needs the host hook API) ------------------------- */
+
+#ifdef CORRAL_HOST_REMOTE
+TEST(host_dispatch_across_hosts) {
+    NEED_SERVER();
+    char ln[64];
+    new_lattice(ln, sizeof ln);
+    member_t a, b;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+    REQUIRE(member_start(&b, ln, NULL, NULL) == 0);
+    corral_host_actor_info_t ping, pong, kvc;
+    corral_err_t err;
+    /* ping on a calls "pong" by alias; pong runs only on b */
+    REQUIRE(corral_host_actor_start_file(a.host, CORRAL_GUEST_DIR "/ping_s.wasm", NULL, &ping,
+                                         &err) == CORRAL_OK);
+    REQUIRE(corral_host_actor_start_file(b.host, CORRAL_GUEST_DIR "/pong_s.wasm", NULL, &pong,
+                                         &err) == CORRAL_OK);
+    corral_buf_t out = CORRAL_BUF_INIT;
+    corral_status_t st = CORRAL_ERR_NO_ACTOR;
+    for (int i = 0; i < 150 && st != CORRAL_OK; i++) { /* until a learns the alias */
+        out.len = 0;
+        st = corral_host_call(a.host, "ping", "Ping", (const uint8_t *)"hi", 2, &out, &err);
+        if (st != CORRAL_OK) usleep(20000);
+    }
+    CHECK_EQ_INT(st, CORRAL_OK);
+    corral_buf_terminate(&out);
+    CHECK_EQ_STR((char *)out.data, "ping -> pong: hi");
+    corral_lattice_stats_t sb;
+    corral_lattice_stats(b.lat, &sb);
+    CHECK(sb.calls_in >= 1);
+    /* kvcounter on a, its keyvalue provider on b, the link made on a's host */
+    REQUIRE(corral_host_actor_start_file(a.host, CORRAL_GUEST_DIR "/kvcounter_s.wasm", NULL, &kvc,
+                                         &err) == CORRAL_OK);
+    corral_host_provider_opts_t po = {0};
+    po.kind = "keyvalue:memory";
+    corral_host_provider_info_t pinfo;
+    REQUIRE(corral_host_provider_start(b.host, &po, &pinfo, &err) == CORRAL_OK);
+    REQUIRE(corral_host_link_put(a.host, kvc.key, "wasmcloud:keyvalue", "default", NULL, 0,
+                                 &err) == CORRAL_OK);
+    corral_buf_t req = CORRAL_BUF_INIT;
+    msgpack_packer pk;
+    corral_mp_packer_init(&pk, &req);
+    msgpack_pack_map(&pk, 5);
+    corral_mp_pack_cstr(&pk, "method");
+    corral_mp_pack_cstr(&pk, "GET");
+    corral_mp_pack_cstr(&pk, "path");
+    corral_mp_pack_cstr(&pk, "/counter");
+    corral_mp_pack_cstr(&pk, "queryString");
+    corral_mp_pack_cstr(&pk, "");
+    corral_mp_pack_cstr(&pk, "header");
+    msgpack_pack_map(&pk, 0);
+    corral_mp_pack_cstr(&pk, "body");
+    msgpack_pack_bin(&pk, 0);
+    int got = 0;
+    for (int i = 0; i < 150 && !got; i++) { /* until b applied the link and a knows b's provider */
+        out.len = 0;
+        if (corral_host_call(a.host, kvc.key, "HandleRequest", req.data, req.len, &out, &err) ==
+                CORRAL_OK &&
+            memmem(out.data, out.len, "{\"counter\":1}", 13))
+            got = 1;
+        else
+            usleep(20000);
+    }
+    CHECK(got);
+    out.len = 0;
+    CHECK_EQ_INT(corral_host_call(a.host, kvc.key, "HandleRequest", req.data, req.len, &out, &err),
+                 CORRAL_OK);
+    CHECK(memmem(out.data, out.len, "{\"counter\":2}", 13) != NULL);
+    corral_buf_free(&req);
+    corral_buf_free(&out);
+    member_stop(&b);
+    member_stop(&a);
+}
+#endif
+
 TEST_MAIN(TEST_ENTRY(remote_actor_call), TEST_ENTRY(timeout_when_callee_hangs),
           TEST_ENTRY(queue_group_balancing), TEST_ENTRY(chunked_payload),
           TEST_ENTRY(remote_provider_call), TEST_ENTRY(late_host_learns_links),
@@ -927,5 +1003,8 @@ TEST_MAIN(TEST_ENTRY(remote_actor_call), TEST_ENTRY(timeout_when_callee_hangs),
 #endif
 #ifdef CORRAL_TEST_CLI_LATTICE
           , TEST_ENTRY(cli_lattice_get)
+#endif
+#ifdef CORRAL_HOST_REMOTE
+          , TEST_ENTRY(host_dispatch_across_hosts)
 #endif
 )
