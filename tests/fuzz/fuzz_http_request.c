@@ -39,6 +39,10 @@ static void quiet(void *ctx, corral_log_level_t level, const char *component, co
     (void)ctx, (void)level, (void)component, (void)msg;
 }
 
+static void quiet_log(corral_log_level_t level, const char *component, const char *msg, void *u) {
+    (void)level, (void)component, (void)msg, (void)u;
+}
+
 static corral_status_t answer(void *ctx, const char *actor_key, const char *link_name,
                               const char *operation, const uint8_t *payload, size_t len,
                               uint32_t timeout_ms, corral_provider_reply_fn done, void *done_user,
@@ -94,7 +98,7 @@ static int free_port(void) {
 }
 
 static void init(void) {
-    corral_log_set_sink(quiet, NULL);
+    corral_log_set_sink(quiet_log, NULL);
     host_.abi_version = CORRAL_PROVIDER_ABI_VERSION;
     host_.struct_size = sizeof host_;
     host_.data_dir = "/tmp";
