@@ -41,6 +41,7 @@ for round in 1 2 3; do
   kill "$L1" "$L2" 2>/dev/null || true; wait "$L1" "$L2" 2>/dev/null || true
   acked=$(sort -n "$T/acks" | tail -1); acked=${acked:-0}
   n=$(wc -l <"$T/acks")
+  [ -s "$T/kv.db" ] || fail "round $round: no database at $T/kv.db"
   ic=$(sqlite3 "$T/kv.db" 'PRAGMA integrity_check;' 2>&1 || true)
   check "round $round: integrity_check after SIGKILL" "$ic" ok
   start_host "$T/m.yaml" || exit 1
