@@ -9,6 +9,8 @@
  *     with 16 MiB of initial memory (sieve).
  *
  *   corral_bench_calls [--quick]
+ *
+ * Times are CPU time of the running thread (CORRAL_BENCH_WALL=1: wall clock).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -17,7 +17,10 @@ corral_vm_module_t *bench_load(const char *stem, size_t *size);
 /* Reads BENCH_WASM_DIR/<stem>.wasm into a buffer (free with corral_free). */
 uint8_t *bench_read(const char *stem, size_t *size);
 
-/* Seconds on the monotonic clock. */
+/* Seconds of CPU time used by the calling thread, so that other work on a
+ * shared machine does not count; with CORRAL_BENCH_WALL set in the
+ * environment, seconds on the monotonic wall clock instead. Every kernel and
+ * call measured runs on the calling thread. */
 double bench_now(void);
 
 /* Resident set size of this process in bytes (-1 if unknown). */
