@@ -6,7 +6,7 @@
  * three checksums agree, and prints time per kernel, the ratios to native
  * and their geometric means.
  *
- *   corral_bench_engine [--quick] [kernel...]
+ *   corral_bench_engine [--quick] [--limits] [kernel...]
  *
  * Times are CPU time of the running thread (bench_util.h; set
  * CORRAL_BENCH_WALL=1 for wall-clock time) for the call only (module load and instantiation are
@@ -88,6 +88,10 @@ static const kernel_t kernels[] = {
 };
 
 /* Runs one kernel on the engine; returns 0 on success. */
+/* With --limits, every engine call runs with fuel and a deadline set (both
+ * far out of reach) so the cost of metering shows. */
+static corral_vm_limits_t engine_limits;
+
 static int engine_run(const kernel_t *k, uint32_t n, uint32_t *sum, double *secs) {
     corral_vm_module_t *m = bench_load(k->name, NULL);
     corral_vm_instance_t *inst = NULL;
@@ -95,7 +99,7 @@ static int engine_run(const kernel_t *k, uint32_t n, uint32_t *sum, double *secs
     corral_err_clear(&err);
     int rc = 1;
     if (!m) return 1;
-    corral_status_t st = corral_vm_instance_new(m, NULL, NULL, NULL, &inst, &err);
+    corral_status_t st = corral_vm_instance_new(m, NULL, &engine_limits, NULL, &inst, &err);
     if (st != CORRAL_OK) {
         fprintf(stderr, "bench: %s: instantiate: %s\n", k->name, corral_err_msg(&err));
         goto done;
@@ -127,11 +131,15 @@ int main(int argc, char **argv) {
     const char *only[32];
     int nonly = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0)
+        if (strcmp(argv[i], "--quick") == 0) {
             quick = 1;
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: corral_bench_engine [--quick] [kernel...]\n"
-                   "  --quick  run each kernel at about 1/8 of its size (smoke test)\n");
+        } else if (strcmp(argv[i], "--limits") == 0) {
+            engine_limits.fuel = UINT64_MAX / 2;
+            engine_limits.deadline_ns = 3600ull * 1000 * 1000 * 1000;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: corral_bench_engine [--quick] [--limits] [kernel...]\n"
+                   "  --quick   run each kernel at about 1/8 of its size (smoke test)\n"
+                   "  --limits  run the engine with fuel and a deadline set (metering cost)\n");
             return 0;
         } else if (nonly < 32)
             only[nonly++] = argv[i];
