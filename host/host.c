@@ -507,6 +507,7 @@ void corral_host_stop(corral_host_t *h) {
 void corral_host_free(corral_host_t *h) {
     if (!h) return;
     corral_host_stop(h);
+    corral_host_control_stop(h); /* a server started on a host that never started */
     snap_free(atomic_exchange(&h->snap, NULL));
     corral_free(h->data_dir);
     corral_free(h->run_dir);

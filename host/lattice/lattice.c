@@ -104,6 +104,7 @@ struct corral_lattice {
 
     atomic_uint_fast64_t calls_out, calls_in, refused, links_applied, chunked_out, chunked_in;
     atomic_long calls_inflight; /* in corral_lattice_call: stop waits for them */
+    int closed;                 /* cnats ran our closed callback (under tmu) */
     int hooks_installed;
 };
 
@@ -230,9 +231,23 @@ static int64_t reconnect_delay(natsConnection *nc, int attempts, void *closure) 
 
 static void on_disconnected(natsConnection *nc, void *closure) {
     corral_lattice_t *lat = closure;
-    if (!atomic_load(&lat->stopping))
-        corral_log(CORRAL_LOG_WARN, "lattice", "lost the NATS connection of lattice %s: reconnecting",
-                   lat->name);
+    if (!atomic_load(&lat->stopping)) {
+        const char *why = NULL;
+        natsConnection_GetLastError(nc, &why);
+        corral_log(CORRAL_LOG_WARN, "lattice",
+                   "lost the NATS connection of lattice %s (%s): reconnecting", lat->name,
+                   why && *why ? why : "connection closed");
+    }
+}
+
+/* cnats runs connection callbacks on its own thread, after Close returns:
+ * stop waits for this last one before the lattice may be freed. */
+static void on_closed(natsConnection *nc, void *closure) {
+    corral_lattice_t *lat = closure;
+    pthread_mutex_lock(&lat->tmu);
+    lat->closed = 1;
+    pthread_cond_broadcast(&lat->tcv);
+    pthread_mutex_unlock(&lat->tmu);
 }
 
 static void on_reconnected(natsConnection *nc, void *closure) {
@@ -1221,7 +1236,8 @@ corral_status_t corral_lattice_start(corral_lattice_t *lat, corral_err_t *err) {
         (s = natsOptions_SetReconnectBufSize(o, 8 << 20)) != NATS_OK ||
         (s = natsOptions_SetSendAsap(o, true)) != NATS_OK ||
         (s = natsOptions_SetDisconnectedCB(o, on_disconnected, lat)) != NATS_OK ||
-        (s = natsOptions_SetReconnectedCB(o, on_reconnected, lat)) != NATS_OK) {
+        (s = natsOptions_SetReconnectedCB(o, on_reconnected, lat)) != NATS_OK ||
+        (s = natsOptions_SetClosedCB(o, on_closed, lat)) != NATS_OK) {
         st = nats_err(err, s, "NATS options");
         goto fail;
     }
@@ -1428,6 +1444,13 @@ void corral_lattice_stop(corral_lattice_t *lat) {
     if (lat->nc) {
         corral_provider_messaging_use_connection(NULL);
         natsConnection_Close(lat->nc);
+        pthread_mutex_lock(&lat->tmu);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 5;
+        while (!lat->closed && pthread_cond_timedwait(&lat->tcv, &lat->tmu, &ts) == 0) {
+        }
+        pthread_mutex_unlock(&lat->tmu);
         natsConnection_Destroy(lat->nc);
     }
     lat->nc = NULL;

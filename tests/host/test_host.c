@@ -366,6 +366,28 @@ TEST(control_socket) {
     rmtree(dir);
 }
 
+TEST(control_socket_on_unstarted_host) {
+    char dir[64];
+    REQUIRE(tmpdir(dir));
+    char data[128], run[128];
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(run, sizeof run, "%s/run", dir);
+    corral_host_config_t cfg = {.data_dir = data, .run_dir = run};
+    corral_host_t *h = NULL;
+    REQUIRE(corral_host_new(&cfg, &h, NULL) == CORRAL_OK);
+    REQUIRE(corral_host_control_start(h, NULL, NULL) == CORRAL_OK); /* the config's run dir */
+    int fd = ctl_connect(corral_host_control_path(h));
+    REQUIRE(fd >= 0);
+    corral_buf_t line = CORRAL_BUF_INIT;
+    CHECK(ctl_roundtrip(fd, "{\"op\":\"start_provider\",\"kind\":\"logging\"}", &line));
+    CHECK_CONTAINS((const char *)line.data, "ERR_STATE");
+    CHECK_CONTAINS((const char *)line.data, "not started");
+    close(fd);
+    corral_buf_free(&line);
+    corral_host_free(h); /* stops the server too */
+    rmtree(dir);
+}
+
 TEST(control_socket_stale_and_dir) {
     char dir[64];
     REQUIRE(tmpdir(dir));
@@ -405,4 +427,4 @@ TEST(control_socket_stale_and_dir) {
 TEST_MAIN(TEST_ENTRY(lifecycle_and_builtins), TEST_ENTRY(bad_config),
           TEST_ENTRY(actor_start_refusals), TEST_ENTRY(providers_and_kept_links),
           TEST_ENTRY(control_exec_errors), TEST_ENTRY(control_socket),
-          TEST_ENTRY(control_socket_stale_and_dir))
+          TEST_ENTRY(control_socket_on_unstarted_host), TEST_ENTRY(control_socket_stale_and_dir))
