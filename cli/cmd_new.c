@@ -398,6 +398,7 @@ int corral_cli_new(int argc, char **argv) {
         return CORRAL_EXIT_INTERNAL;
     }
     size_t ncaps = 0;
+    const char *ids[CORRAL_PROJECT_MAX_CAPS]; /* point into list or static names */
     for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         while (*tok == ' ') tok++;
         char *e = tok + strlen(tok);
@@ -414,9 +415,11 @@ int corral_cli_new(int argc, char **argv) {
             corral_cli_error("at most %d capabilities", CORRAL_PROJECT_MAX_CAPS);
             goto done;
         }
-        if (strstr((char *)(t.caps.data ? t.caps.data : (uint8_t *)""), id)) continue;
+        int dup = 0;
+        for (size_t i = 0; i < ncaps; i++) dup |= strcmp(ids[i], id) == 0;
+        if (dup) continue;
         if (corral_buf_printf(&t.caps, "%s%s", ncaps ? ", " : "", id) != CORRAL_OK) goto nomem;
-        ncaps++;
+        ids[ncaps++] = id;
         if (strcmp(id, "wasmcloud:keyvalue") == 0) t.kv = 1;
         if (strcmp(id, "wasmcloud:logging") == 0) t.logging = 1;
         if (strcmp(id, "wasmcloud:httpserver") == 0) t.http = 1;

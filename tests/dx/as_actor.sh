@@ -18,9 +18,9 @@ MP="python3 $(cd "$(dirname "$0")" && pwd)/mp.py"
 cd "$T"
 
 # ---- the SDK's pinned compiler ----
-(cd "$SRC/sdk/assemblyscript" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error) >"$T/npm.log" 2>&1 &&
-  pass "npm ci in sdk/assemblyscript" || { fail "npm ci failed"; cat "$T/npm.log"; exit 1; }
 export CORRAL_ASC=$SRC/sdk/assemblyscript/node_modules/.bin/asc
+npm_ci() { (cd "$SRC/sdk/assemblyscript" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error) >>"$T/npm.log" 2>&1; }
+npm_ci && pass "npm ci in sdk/assemblyscript" || { fail "npm ci failed"; cat "$T/npm.log"; exit 1; }
 [ -x "$CORRAL_ASC" ] && pass "asc installed" || { fail "no $CORRAL_ASC"; exit 1; }
 
 # ---- examples/as-hello (a copy, so the tree's corral.project keeps rev 0) ----
@@ -59,6 +59,14 @@ for p in get_root rt_headers rt_long rt_unicode; do
   cmp -s "$T/in.mp" "$T/out.mp" && pass "codec: $p round-trips byte for byte ($(stat -c %s "$T/in.mp") bytes)" ||
     fail "codec: $p differs after decode+encode ($(cat "$T/rt.err"))"
 done
+$MP ints "$T/in.mp"
+"$CORRAL" call "$W" Ints --payload-file "$T/in.mp" > "$T/out.mp" 2>"$T/rt.err" || true
+cmp -s "$T/in.mp" "$T/out.mp" && pass "codec: integers of every width round-trip" ||
+  fail "codec: integers differ after decode+encode ($(cat "$T/rt.err"))"
+out=$(call Ints ints_too_big) && rc=0 || rc=$?
+check_contains "codec: u64 above i64 refused" "$out" "Ints: integer too large"
+out=$(call Ints ints_truncated) && rc=0 || rc=$?
+check_contains "codec: truncated integer refused" "$out" "Ints: truncated input"
 $MP extra_key "$T/in.mp"
 out=$("$CORRAL" call "$W" RoundTrip --payload-file "$T/in.mp" 2>&1 | tr -d '\000-\010\016-\037\200-\377') || true
 check_contains "codec: unknown keys skipped" "$out" "queryString"

@@ -87,6 +87,11 @@ PAYLOADS = {
     "extra_key": enc(M([("method", "GET"), ("zzz", [1, [2, 3], None, M([("k", b"v")])]),
                       ("path", "/"), ("queryString", ""), ("header", M()), ("body", b"")])),
     "health": enc(M([("placeholder", True)])),
+    # Every integer width at its edges, both signs.
+    "ints": enc([0, 1, 127, 128, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**63 - 1,
+                 -1, -32, -33, -128, -129, -32768, -32769, -2**31, -2**31 - 1, -2**63]),
+    "ints_too_big": enc([2**64 - 1]),
+    "ints_truncated": enc([1, 2**40])[:-2],
 }
 
 if __name__ == "__main__":

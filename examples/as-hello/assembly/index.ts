@@ -7,9 +7,11 @@
 //   HealthRequest -> {healthy: true, message: "ok"}.
 //   RoundTrip: decodes the payload as an HttpRequest and answers it encoded
 //     again (the SDK's codec tests run through this).
+//   Ints: decodes an array of integers and answers it encoded again (the
+//     integer widths of the codec, both signs).
 import {
   register, hostCall, respond, fail, decodeError, HttpRequest, HttpResponse,
-  HealthResponse, KvAdd, KvAddResponse,
+  HealthResponse, KvAdd, KvAddResponse, Reader, Writer,
 } from "../../../sdk/assemblyscript/assembly";
 export { __guest_call } from "../../../sdk/assemblyscript/assembly";
 
@@ -49,6 +51,18 @@ function roundTrip(payload: Uint8Array): i32 {
   return respond(req.encode());
 }
 
+function ints(payload: Uint8Array): i32 {
+  const r = new Reader(payload);
+  const n = r.array();
+  const w = new Writer();
+  if (n >= 0) w.array(<u32>n);
+  for (let i: i64 = 0; i < n && r.ok; i++) w.int(r.int());
+  if (r.ok && r.remaining != 0) r.fail("trailing bytes");
+  if (!r.ok) return fail("Ints: " + r.message);
+  return respond(w.bytes());
+}
+
 register("HandleRequest", handleRequest);
 register("HealthRequest", health);
 register("RoundTrip", roundTrip);
+register("Ints", ints);
