@@ -48,20 +48,29 @@ void host_wait_count(atomic_long *counter, long target) {
 
 /* ---- snapshot --------------------------------------------------------------------- */
 
+/* This thread's stripe (assigned round-robin on first use). */
+static unsigned my_stripe(void) {
+    static atomic_uint next;
+    static _Thread_local unsigned mine; /* stripe + 1; 0 = not yet assigned */
+    if (!mine) mine = atomic_fetch_add(&next, 1) % HOST_STRIPES + 1;
+    return mine - 1;
+}
+
 snap_t *host_snap_pin(corral_host_t *h, int *slot) {
+    unsigned s = my_stripe();
     for (;;) {
         unsigned e = atomic_load(&h->epoch);
-        atomic_fetch_add(&h->readers[e & 1], 1);
+        atomic_fetch_add(&h->readers[e & 1][s].n, 1);
         if (atomic_load(&h->epoch) == e) {
-            *slot = (int)(e & 1);
+            *slot = (int)((e & 1) * HOST_STRIPES + s);
             return atomic_load(&h->snap);
         }
-        atomic_fetch_sub(&h->readers[e & 1], 1);
+        atomic_fetch_sub(&h->readers[e & 1][s].n, 1);
     }
 }
 
 void host_snap_unpin(corral_host_t *h, int slot) {
-    atomic_fetch_sub(&h->readers[slot], 1);
+    atomic_fetch_sub(&h->readers[slot / HOST_STRIPES][slot % HOST_STRIPES].n, 1);
 }
 
 static void snap_free(snap_t *s) {
@@ -82,7 +91,7 @@ static void snap_free(snap_t *s) {
  * re-checked it retry, so they never see the old snapshot. */
 static void snap_synchronize(corral_host_t *h) {
     unsigned e = atomic_fetch_add(&h->epoch, 1);
-    host_wait_count(&h->readers[e & 1], 0);
+    for (int i = 0; i < HOST_STRIPES; i++) host_wait_count(&h->readers[e & 1][i].n, 0);
 }
 
 static snap_t *snap_build(corral_host_t *h) {
@@ -144,9 +153,10 @@ void host_publish_hard(corral_host_t *h) {
 /* ---- calls from outside --------------------------------------------------------------- */
 
 corral_status_t host_enter(corral_host_t *h, corral_err_t *err) {
-    atomic_fetch_add(&h->inflight, 1);
+    atomic_long *n = &h->inflight[my_stripe()].n;
+    atomic_fetch_add(n, 1);
     if (atomic_load(&h->state) != 1) {
-        atomic_fetch_sub(&h->inflight, 1);
+        atomic_fetch_sub(n, 1);
         return corral_err_set(err, CORRAL_ERR_STATE,
                               atomic_load(&h->state) == 0
                                   ? "host is not started: call corral_host_start first"
@@ -156,7 +166,7 @@ corral_status_t host_enter(corral_host_t *h, corral_err_t *err) {
 }
 
 void host_leave(corral_host_t *h) {
-    atomic_fetch_sub(&h->inflight, 1);
+    atomic_fetch_sub(&h->inflight[my_stripe()].n, 1);
 }
 
 /* ---- workers ---------------------------------------------------------------------------- */
@@ -485,7 +495,7 @@ void corral_host_stop(corral_host_t *h) {
     }
     /* drain: calls from outside, then queued jobs (the workers run what is
      * queued and exit) */
-    host_wait_count(&h->inflight, 0);
+    for (int i = 0; i < HOST_STRIPES; i++) host_wait_count(&h->inflight[i].n, 0);
     pthread_mutex_lock(&h->q_mu);
     h->q_stop = 1;
     pthread_cond_broadcast(&h->q_cv);

@@ -126,6 +126,16 @@ typedef struct job {
 
 typedef struct control_conn control_conn_t;
 
+/* Counters every call touches are split into cache-line-sized stripes, one
+ * per group of threads, so calls of unrelated actors on different cores do
+ * not contend on one line. Writers wait until every stripe drains. */
+#define HOST_STRIPES 16
+typedef struct host_stripe {
+    atomic_long n;
+    char pad_[64 - sizeof(atomic_long)]; /* padding, not alignment: the host is
+                                            allocated with corral_calloc */
+} host_stripe_t;
+
 struct corral_host {
     /* configuration (owned copies) */
     char *data_dir, *run_dir;
@@ -154,10 +164,10 @@ struct corral_host {
     /* snapshot and epoch pinning */
     _Atomic(snap_t *) snap;
     atomic_uint epoch;
-    atomic_long readers[2];
+    host_stripe_t readers[2][HOST_STRIPES];
 
     /* calls in flight from outside (host calls, provider calls, jobs, health) */
-    atomic_long inflight;
+    host_stripe_t inflight[HOST_STRIPES];
 
     /* worker pool */
     pthread_mutex_t q_mu;
@@ -203,7 +213,8 @@ corral_status_t host_publish(corral_host_t *h, corral_err_t *err);
  * changes that cannot be undone (a provider about to be destroyed). */
 void host_publish_hard(corral_host_t *h);
 
-/* Counts a call from outside (refused with CORRAL_ERR_STATE while stopping). */
+/* Counts a call from outside (refused with CORRAL_ERR_STATE while stopping).
+ * host_leave must run on the thread that entered (the stripe is per thread). */
 corral_status_t host_enter(corral_host_t *h, corral_err_t *err);
 void host_leave(corral_host_t *h);
 

@@ -164,6 +164,8 @@ typedef struct corral_lattice_verify_opts {
     int64_t now;                /* 0 = wall clock */
     int64_t clock_skew_s;
     corral_lattice_replay_t *replay; /* NULL = no replay check (tests only) */
+    int no_hash; /* check everything but the hash and the replay cache: for a
+                    chunked body, before spending work fetching it */
 } corral_lattice_verify_opts_t;
 
 /* Verifies inv's token against the envelope. body/body_len is the whole

@@ -22,6 +22,7 @@
 
 #define SUBJ_MAX 640
 #define CHUNK_HEADROOM (16u << 10)
+#define CORRAL_LATTICE_QUEUE_MAX 4096 /* incoming invocations waiting for a worker */
 
 /* A subscription of an rpc subject for a local actor or provider. */
 typedef struct rpc_sub {
@@ -93,6 +94,7 @@ struct corral_lattice {
     pthread_mutex_t qmu;
     pthread_cond_t qcv;
     work_item_t *qhead, *qtail;
+    size_t qlen;
     pthread_t *workers;
     pthread_t ticker, watcher;
     int have_ticker, have_watcher, nworkers;
@@ -518,7 +520,15 @@ static void handle_rpc(corral_lattice_t *lat, natsMsg *msg) {
         reply_response(lat, msg, NULL, NULL, 0, err.msg);
         return;
     }
+    corral_lattice_verify_opts_t vo = {(const char *const *)lat->issuers, lat->nissuers, 0, 0,
+                                       lat->replay, 0};
     if (inv.msg_len == 0 && inv.content_length > 0) {
+        /* no fetching (up to max_chunked bytes) for an invocation whose
+         * token does not even verify */
+        corral_lattice_verify_opts_t pre = vo;
+        pre.replay = NULL;
+        pre.no_hash = 1;
+        if (corral_lattice_verify(&inv, NULL, 0, &pre, &err)) goto refuse;
         if (chunks_get(lat, inv.id, inv.content_length, &body, &err)) goto refuse;
         bp = body.data;
         bl = body.len;
@@ -526,8 +536,6 @@ static void handle_rpc(corral_lattice_t *lat, natsMsg *msg) {
         bp = inv.msg;
         bl = inv.msg_len;
     }
-    corral_lattice_verify_opts_t vo = {(const char *const *)lat->issuers, lat->nissuers, 0, 0,
-                                       lat->replay};
     if (corral_lattice_verify(&inv, bp, bl, &vo, &err)) goto refuse;
     atomic_fetch_add(&lat->calls_in, 1);
     corral_status_t st;
@@ -571,6 +579,7 @@ static void *worker_main(void *arg) {
         }
         lat->qhead = w->next;
         if (!lat->qhead) lat->qtail = NULL;
+        lat->qlen--;
         pthread_mutex_unlock(&lat->qmu);
         handle_rpc(lat, w->msg);
         natsMsg_Destroy(w->msg);
@@ -589,6 +598,15 @@ static void on_rpc(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
     w->msg = msg;
     w->next = NULL;
     pthread_mutex_lock(&lat->qmu);
+    if (lat->qlen >= CORRAL_LATTICE_QUEUE_MAX) { /* answer at once rather than pile up */
+        pthread_mutex_unlock(&lat->qmu);
+        corral_free(w);
+        atomic_fetch_add(&lat->refused, 1);
+        reply_response(lat, msg, NULL, NULL, 0, "host is overloaded: too many invocations queued");
+        natsMsg_Destroy(msg);
+        return;
+    }
+    lat->qlen++;
     if (lat->qtail) lat->qtail->next = w;
     else lat->qhead = w;
     lat->qtail = w;
