@@ -15,8 +15,9 @@ redis_up() {
   for _ in $(seq 100); do redis-cli -p "$RPORT" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.02; done
   fail "redis did not start"; return 1
 }
+LP=
 redis_up || exit 1
-trap 'kill -KILL $RPID 2>/dev/null; kill $LP 2>/dev/null; it_cleanup' EXIT
+trap 'kill -KILL $RPID 2>/dev/null || true; kill $LP 2>/dev/null || true; it_cleanup' EXIT
 cat > "$T/m.yaml" <<YAML
 actors:
   - \${CORRAL_GUEST_DIR}/kvcounter_s.wasm

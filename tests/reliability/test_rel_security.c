@@ -142,6 +142,14 @@ static const corral_status_t want_[] = {
     CORRAL_ERR_TOKEN_NOT_YET_VALID,
 };
 
+/* A changed character of the claims segment either breaks its JSON (stage
+ * 1, TOKEN_MALFORMED) or its signature (stage 3): both are the right
+ * refusal. Everything else must be exactly the expected code. */
+static int same_stage(corral_status_t got, corral_status_t want) {
+    if (got == want) return 1;
+    return want == CORRAL_ERR_TOKEN_SIGNATURE && got == CORRAL_ERR_TOKEN_MALFORMED;
+}
+
 static int64_t rev_of(corral_host_t *h) {
     corral_host_actor_stats_t s;
     if (corral_host_actor_stats(h, "echo", &s, NULL) != CORRAL_OK) return -1;
@@ -173,7 +181,7 @@ TEST(tamper_matrix_start_and_update) {
         note_err(&err);
         fprintf(stderr, "  start, %s: %s: %s\n", tname_[t], corral_status_name(st),
                 corral_err_msg(&err));
-        CHECK_EQ_INT(st, want_[t]);
+        CHECK(same_stage(st, want_[t]));
         corral_buf_free(&m);
     }
     /* rev 1 runs; every tampered rev 2 is refused by update with its code */
@@ -188,7 +196,7 @@ TEST(tamper_matrix_start_and_update) {
         note_err(&err);
         fprintf(stderr, "  update, %s: %s: %s\n", tname_[t], corral_status_name(st),
                 corral_err_msg(&err));
-        CHECK_EQ_INT(st, want_[t]);
+        CHECK(same_stage(st, want_[t]));
         CHECK_EQ_INT(rev_of(h), 1);
         CHECK(echo_ok(h));
         corral_buf_free(&m);
