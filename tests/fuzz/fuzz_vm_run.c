@@ -4,8 +4,8 @@
  * sometimes trap), instantiates it under small limits and calls every
  * exported function (the first 16) with zero arguments, each call bounded by
  * fuel and a 50 ms deadline so one input stays well under libFuzzer's
- * timeout. Any trap is fine; a crash, a hang
- * past the deadline, a leak or a sanitizer report is a bug.
+ * timeout. Any trap is fine; a crash, a hang past the deadline, a leak or
+ * a sanitizer report is a bug.
  * Seeds: the testsuite's .wasm files (scripts/fuzz.sh).
  */
 #include <stddef.h>
