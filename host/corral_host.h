@@ -132,7 +132,7 @@ corral_status_t corral_host_start(corral_host_t *host, corral_err_t *err);
 void corral_host_stop(corral_host_t *host);
 
 /* The host's server key (N..., 56 characters), "" before start. Borrowed,
- * valid until corral_host_free. */
+ * valid until corral_host_free. Any thread after start. */
 const char *corral_host_key(const corral_host_t *host);
 
 /* Asks whoever waits in corral_host_wait to go on (the control op
@@ -242,7 +242,9 @@ typedef struct corral_host_health {
 corral_status_t corral_host_actor_health(corral_host_t *host, const char *actor,
                                          corral_host_health_t *out, corral_err_t *err);
 
-/* Counters of one actor, since it started (across updates). */
+/* Counters of one actor, since it started (across updates). Thread-safe;
+ * the counters are read one by one, not as one atomic picture.
+ * CORRAL_ERR_NO_ACTOR when it does not run. */
 typedef struct corral_host_actor_stats {
     uint64_t calls;  /* guest calls made (from any source) */
     uint64_t errors; /* calls that did not return CORRAL_OK */
@@ -254,7 +256,8 @@ typedef struct corral_host_actor_stats {
 corral_status_t corral_host_actor_stats(corral_host_t *host, const char *actor,
                                         corral_host_actor_stats_t *out, corral_err_t *err);
 
-/* Resolves a key or call alias to the module key. CORRAL_ERR_NO_ACTOR. */
+/* Resolves a key or call alias to the module key. CORRAL_ERR_NO_ACTOR.
+ * Thread-safe, lock-free (reads the current tables). */
 corral_status_t corral_host_actor_resolve(corral_host_t *host, const char *actor,
                                           char key_out[CORRAL_HOST_KEY_LEN], corral_err_t *err);
 
@@ -340,7 +343,11 @@ corral_status_t corral_host_link_del(corral_host_t *host, const char *actor,
 
 /* The inventory as one JSON object, exactly the `inventory` result of
  * docs/control.md (host_key, labels, uptime_s, actors with counters,
- * providers, links). *json_out is NUL-terminated, free with corral_free. */
+ * providers, links), plus "health" {healthy, message} on actors checked at
+ * least once and "builtin" on providers. A link's "provider" is the service
+ * key of the provider it is applied to, or null while it is only kept.
+ * *json_out is NUL-terminated, free with corral_free. Thread-safe (a control
+ * function). CORRAL_ERR_NOMEM. */
 corral_status_t corral_host_inventory(corral_host_t *host, char **json_out, corral_err_t *err);
 
 /* ---- control socket (docs/control.md) ---------------------------------------------------- */
@@ -367,16 +374,18 @@ corral_status_t corral_host_control_start(corral_host_t *host, const char *run_d
                                           corral_err_t *err);
 
 /* The socket path of the running control server ("" when not running).
- * Borrowed, valid until control_stop. */
+ * Borrowed, valid until control_stop. Not synchronised with start/stop:
+ * call it from the thread that manages the server. */
 const char *corral_host_control_path(const corral_host_t *host);
 
-/* Stops the control server: closes the socket, ends connection threads,
- * removes the socket file. No-op when not running. */
+/* Stops the control server: closes the socket, ends connection threads
+ * (waiting for requests they are executing), removes the socket file. No-op
+ * when not running. Never from a control connection's own request. */
 void corral_host_control_stop(corral_host_t *host);
 
 /* The default run dir of docs/control.md into out (n bytes):
  * $XDG_RUNTIME_DIR/corral, else /tmp/corral-<uid>. CORRAL_ERR_TOO_LARGE when
- * it does not fit. */
+ * it does not fit. Thread-safe (reads the environment). */
 corral_status_t corral_host_default_run_dir(char *out, size_t n);
 
 #ifdef __cplusplus
