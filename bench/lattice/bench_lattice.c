@@ -137,7 +137,7 @@ static int sign_only(void *ctx, const uint8_t *p, size_t n) {
     int bad = corral_lattice_sign(&inv, NULL, 0, &s->key, 0, 0, NULL) != CORRAL_OK;
     if (!bad && s->verify) {
         const char *iss[1] = {s->pub};
-        corral_lattice_verify_opts_t o = {iss, 1, 0, 0, NULL};
+        corral_lattice_verify_opts_t o = {iss, 1, 0, 0, NULL, 0};
         bad = corral_lattice_verify(&inv, NULL, 0, &o, NULL) != CORRAL_OK;
     }
     corral_free(inv.id);

@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         corral_buf_free(&b);
         const char *iss[1] = {issuer};
-        corral_lattice_verify_opts_t o = {iss, 1, 0, 0, NULL};
+        corral_lattice_verify_opts_t o = {iss, 1, 0, 0, NULL, 0};
         if (corral_lattice_verify(&inv, NULL, 0, &o, &err) == CORRAL_OK) abort();
     }
     corral_lattice_invocation_deinit(&inv);

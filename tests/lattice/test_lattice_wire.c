@@ -206,7 +206,7 @@ static void make_keys(keys_t *k) {
 static corral_status_t verify(const corral_lattice_invocation_t *inv, const char *issuer,
                               int64_t now, corral_lattice_replay_t *rc, corral_err_t *err) {
     const char *iss[1] = {issuer};
-    corral_lattice_verify_opts_t o = {iss, 1, now, 0, rc};
+    corral_lattice_verify_opts_t o = {iss, 1, now, 0, rc, 0};
     return corral_lattice_verify(inv, NULL, 0, &o, err);
 }
 
@@ -343,10 +343,17 @@ TEST(chunked_body_hash) {
     memset(big, 7, 3000);
     REQUIRE(corral_lattice_sign(&inv, big, 3000, &k.c1, 0, 0, NULL) == CORRAL_OK);
     const char *iss[1] = {k.p1};
-    corral_lattice_verify_opts_t o = {iss, 1, 0, 0, NULL};
+    corral_lattice_verify_opts_t o = {iss, 1, 0, 0, NULL, 0};
     CHECK_EQ_INT(corral_lattice_verify(&inv, big, 3000, &o, NULL), CORRAL_OK);
     big[2999] = 8;
     CHECK_EQ_INT(corral_lattice_verify(&inv, big, 3000, &o, NULL), CORRAL_ERR_FORGED);
+    /* before fetching a chunked body: everything but the hash is checked */
+    corral_lattice_verify_opts_t pre = o;
+    pre.no_hash = 1;
+    CHECK_EQ_INT(corral_lattice_verify(&inv, NULL, 0, &pre, NULL), CORRAL_OK);
+    const char *other[1] = {k.p2};
+    pre.issuers = other;
+    CHECK_EQ_INT(corral_lattice_verify(&inv, NULL, 0, &pre, NULL), CORRAL_ERR_ISSUER_NOT_ALLOWED);
     free(big);
     corral_lattice_invocation_deinit(&inv);
 }
