@@ -300,7 +300,9 @@ typedef struct corral_host_provider_info {
  * and link name. Errors: CORRAL_ERR_NOT_FOUND ("no built-in provider named
  * 'x': known providers are ..."), CORRAL_ERR_INVALID_ARG (neither or both of
  * kind/path), CORRAL_ERR_EXISTS (a provider for that contract id and link
- * name already runs: stop it first), the loader's and create's errors. A link
+ * name already runs: stop it first; except the host's own built-in logging
+ * or numbergen instance, which the new one replaces, keeping the implicit
+ * links), the loader's and create's errors. A link
  * the provider refuses is logged and kept (it is retried when the provider
  * or the actor restarts). out may be NULL. */
 corral_status_t corral_host_provider_start(corral_host_t *host,

@@ -71,7 +71,11 @@ typedef struct prov {
     corral_provider_lib_t *lib; /* shared object, or NULL for a built-in */
     void *inst;
     corral_provider_host_t services; /* ctx = this */
-    int builtin;                /* started by the host itself */
+    int builtin;                /* linked implicitly to every actor that claims its
+                                   contract (the host's logging/numbergen, or what
+                                   replaced them) */
+    int host_owned;             /* started by the host itself: a configured
+                                   instance may replace it */
     atomic_int stopping;        /* refuse new provider -> actor async calls */
 } prov_t;
 

@@ -64,7 +64,7 @@ json_t *host_inventory_json(corral_host_t *h) {
         if (json_array_append_new(provs, json_pack("{s:s, s:s, s:s, s:s, s:b}", "key", p->key,
                                                    "name", p->name, "contract_id", p->contract_id,
                                                    "link_name", p->link_name, "builtin",
-                                                   p->builtin)) != 0)
+                                                   p->host_owned)) != 0)
             goto fail;
     }
     for (link_t *l = h->links; l; l = l->next) {

@@ -337,6 +337,8 @@ void host_run_job(corral_host_t *h, job_t *j) {
 
 /* ---- providers ------------------------------------------------------------------------------- */
 
+static void stop_prov_entry(corral_host_t *h, prov_entry_t *ent);
+
 static void known_providers(char *out, size_t n) {
     size_t off = 0;
     out[0] = 0;
@@ -399,6 +401,18 @@ corral_status_t host_provider_start(corral_host_t *h, const corral_host_provider
     }
     const char *canon = host_contract_canonical(info.contract_id);
     prov_t *dup = find_prov(h, canon, ln);
+    int implicit = builtin;
+    if (dup && dup->host_owned && !builtin) {
+        /* a manifest that lists a built-in (logging, numbergen) gets its own
+         * configured instance in place of the host's, still linked implicitly */
+        prov_entry_t *e = h->provs;
+        while (e && e->prov != dup) e = e->next;
+        CORRAL_LOG_INFO_(HOST_COMPONENT, "provider %s replaces the host's built-in %s (%s)",
+                         info.name, dup->name, dup->key);
+        stop_prov_entry(h, e);
+        dup = NULL;
+        implicit = 1;
+    }
     if (dup) {
         st = corral_err_set(err, CORRAL_ERR_EXISTS,
                             "a provider for %s (link %s) is already running: %s (%s); stop it "
@@ -417,7 +431,8 @@ corral_status_t host_provider_start(corral_host_t *h, const corral_host_provider
     atomic_init(&p->refs, 1);
     p->host = h;
     p->p = tab;
-    p->builtin = builtin;
+    p->builtin = implicit;
+    p->host_owned = builtin;
     host_strlcpy(p->name, info.name, sizeof p->name);
     host_strlcpy(p->contract_id, canon, sizeof p->contract_id);
     host_strlcpy(p->link_name, ln, sizeof p->link_name);
@@ -462,7 +477,7 @@ corral_status_t host_provider_start(corral_host_t *h, const corral_host_provider
         else
             CORRAL_LOG_WARN_(HOST_COMPONENT, "%s; the link is kept", corral_err_msg(&e));
     }
-    if (builtin)
+    if (implicit)
         for (actor_entry_t *a = h->actors; a; a = a->next)
             if (claims_cap(a->ver->claims, p->contract_id)) {
                 corral_err_t e;

@@ -176,7 +176,27 @@ TEST(providers_and_kept_links) {
     CHECK_CONTAINS(err.msg, "keyvalue:memory");
     corral_host_provider_opts_t none = {0};
     CHECK_EQ_INT(corral_host_provider_start(h, &none, NULL, &err), CORRAL_ERR_INVALID_ARG);
+    /* a configured logging provider replaces the host's built-in one */
     corral_host_provider_info_t info;
+    corral_host_provider_opts_t lg = {.kind = "logging"};
+    REQUIRE(corral_host_provider_start(h, &lg, &info, &err) == CORRAL_OK);
+    char *inv0 = NULL;
+    REQUIRE(corral_host_inventory(h, &inv0, NULL) == CORRAL_OK);
+    json_t *j0 = json_loads(inv0, 0, NULL);
+    corral_free(inv0);
+    int nlog = 0;
+    for (size_t i = 0; i < json_array_size(json_object_get(j0, "providers")); i++) {
+        json_t *p = json_array_get(json_object_get(j0, "providers"), i);
+        if (strcmp(json_string_value(json_object_get(p, "contract_id")), "wasmcloud:logging") == 0) {
+            nlog++;
+            CHECK_EQ_STR(json_string_value(json_object_get(p, "key")), info.key);
+        }
+    }
+    CHECK_EQ_INT(nlog, 1);
+    json_decref(j0);
+    /* but not a second configured one */
+    corral_err_clear(&err);
+    CHECK_EQ_INT(corral_host_provider_start(h, &lg, NULL, &err), CORRAL_ERR_EXISTS);
     corral_host_provider_opts_t kv = {.kind = "keyvalue:memory"};
     REQUIRE(corral_host_provider_start(h, &kv, &info, &err) == CORRAL_OK);
     CHECK_EQ_STR(info.contract_id, "wasmcloud:keyvalue");

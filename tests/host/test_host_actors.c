@@ -235,6 +235,11 @@ TEST(actor_to_actor_and_builtins) {
     hostcall_payload(&p, "", "wasmcloud:logging", "WriteLog", logreq, sizeof logreq);
     corral_err_clear(&err);
     CHECK_EQ_INT(corral_host_call(f.h, "alpha", "hostcall", p.data, p.len, &resp, &err), CORRAL_OK);
+    /* a configured logging provider replaces the built-in; actors stay linked */
+    REQUIRE(start_kv(&f, "logging", NULL));
+    corral_buf_free(&resp);
+    corral_err_clear(&err);
+    CHECK_EQ_INT(corral_host_call(f.h, "alpha", "hostcall", p.data, p.len, &resp, &err), CORRAL_OK);
     /* an actor that is not running, by key */
     corral_buf_free(&p);
     test_keys_t kc;
