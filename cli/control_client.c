@@ -279,8 +279,12 @@ int corral_cli_call_is_remote(int argc, char **argv) {
                 if (strcmp(a, with_value[k]) == 0) i++; /* skip its value */
             continue;
         }
+        /* A path that does not exist is still a path: let the local call say
+         * "cannot open"; only a bare name (module key or call alias) goes remote. */
         struct stat sb;
-        return stat(a, &sb) != 0;
+        if (stat(a, &sb) == 0 || strchr(a, '/')) return 0;
+        size_t n = strlen(a);
+        return !(n >= 5 && strcmp(a + n - 5, ".wasm") == 0);
     }
     return 0;
 }

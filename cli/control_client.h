@@ -68,8 +68,9 @@ int corral_ctl_cli(const char *run_dir, json_t *req, json_t **res_out);
 int corral_ctl_add_kv(json_t **obj, const char *kv, const char *what);
 
 /* Whether a `corral call` command line means a running host: --run-dir is
- * given, or its first positional argument (the module or actor) is not an
- * existing file. Options that take a value (--payload, --payload-file,
+ * given, or its first positional argument (the module or actor) is a bare
+ * name: not an existing file, without a '/', not ending in ".wasm" (so a
+ * mistyped module path still gets "cannot open"). Options that take a value (--payload, --payload-file,
  * --host-call, --deadline-ms, --fuel, --max-pages, --run-dir, in either
  * "--opt value" or "--opt=value" form) are skipped while looking. */
 int corral_cli_call_is_remote(int argc, char **argv);

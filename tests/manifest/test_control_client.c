@@ -216,6 +216,10 @@ TEST(call_local_or_remote) {
     CHECK_EQ_INT(corral_cli_call_is_remote(4, opt_eq), 1);
     char *run_dir[] = {"call", file, "op", "--run-dir", "/tmp/x", NULL};
     CHECK_EQ_INT(corral_cli_call_is_remote(5, run_dir), 1);
+    char *missing_path[] = {"call", "/nonexistent/m.wasm", "op", NULL};
+    CHECK_EQ_INT(corral_cli_call_is_remote(3, missing_path), 0);
+    char *missing_wasm[] = {"call", "nothere.wasm", "op", NULL};
+    CHECK_EQ_INT(corral_cli_call_is_remote(3, missing_wasm), 0);
     char *help[] = {"call", "--help", NULL};
     CHECK_EQ_INT(corral_cli_call_is_remote(2, help), 0);
     unlink(file);
