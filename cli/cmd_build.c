@@ -147,25 +147,40 @@ static corral_status_t list_files(const char *dir, const char *suffix, char **v,
     return st;
 }
 
+static corral_status_t load_key(const char *path, corral_nkey_type_t type, corral_nkey_t *key,
+                                corral_err_t *err) {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && (sb.st_mode & 077))
+        fprintf(stderr, "corral: warning: %s can be read by others (chmod 600 it)\n", path);
+    return corral_nkey_load(path, type, key, err);
+}
+
 /* Loads the seed in path, or makes a new key of `type` and stores it there
- * (0600, written atomically). */
+ * (0600). The new file is written aside and hard-linked into place, so two
+ * first builds racing end up with one key, never one overwriting the other. */
 static corral_status_t load_or_make_key(const char *path, corral_nkey_type_t type,
                                         corral_nkey_t *key, int *made, corral_err_t *err) {
     *made = 0;
-    struct stat sb;
-    if (stat(path, &sb) == 0) {
-        if (sb.st_mode & 077)
-            fprintf(stderr, "corral: warning: %s can be read by others (chmod 600 it)\n", path);
-        return corral_nkey_load(path, type, key, err);
-    }
+    if (access(path, F_OK) == 0) return load_key(path, type, key, err);
     corral_status_t st = corral_nkey_generate(type, key, err);
     if (st != CORRAL_OK) return st;
-    char seed[CORRAL_NKEY_SEED_LEN + 2];
+    char seed[CORRAL_NKEY_SEED_LEN + 2], tmp[PATH_MAX];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.new.%ld", path, (long)getpid()) >= sizeof tmp) {
+        st = corral_err_set(err, CORRAL_ERR_TOO_LARGE, "key path too long: %s", path);
+        goto fail;
+    }
     if ((st = corral_nkey_seed_str(key, seed, err)) != CORRAL_OK) goto fail;
     seed[CORRAL_NKEY_SEED_LEN] = '\n';
-    st = corral_file_write(path, seed, CORRAL_NKEY_SEED_LEN + 1, 0600, err);
+    st = corral_file_write(tmp, seed, CORRAL_NKEY_SEED_LEN + 1, 0600, err);
     corral_nkey_wipe_text(seed, sizeof seed);
     if (st != CORRAL_OK) goto fail;
+    int linked = link(tmp, path) == 0, e = errno;
+    unlink(tmp);
+    if (!linked) {
+        corral_nkey_wipe(key);
+        if (e == EEXIST) return load_key(path, type, key, err); /* another build won */
+        return corral_err_set(err, CORRAL_ERR_IO, "cannot create %s: %s", path, strerror(e));
+    }
     *made = 1;
     return CORRAL_OK;
 fail:

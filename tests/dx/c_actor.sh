@@ -54,7 +54,7 @@ check "build: rev saved" "$(grep '^rev' greeter/corral.project)" "rev = 1"
 out=$("$CORRAL" build greeter 2>&1) && rc=0 || rc=$?
 check "build: exit 0" "$rc" 0
 check_contains "build: rev 2" "$out" "built greeter rev 2"
-key=$(echo "$out" | awk '/module key/ {print $3}')
+key=$(echo "$out" | awk '/^  module key/ {print $3}')
 check "build: module key is the subject" "$(echo "$key" | cut -c1)" "M"
 check_contains "build: caps" "$out" "caps        wasmcloud:httpserver, wasmcloud:keyvalue"
 size=$(stat -c %s greeter/build/greeter_s.wasm)
@@ -67,7 +67,7 @@ check_contains "build: claims rev" "$inspect" "revision:     2"
 issuer=$("$CORRAL" keys get "$CORRAL_HOME/keys/account.nk" 2>/dev/null || true)
 check_contains "build: signed by account.nk" "$inspect" "$issuer"
 out=$("$CORRAL" build greeter 2>&1)
-check "build: same module key on rebuild" "$(echo "$out" | awk '/module key/ {print $3}')" "$key"
+check "build: same module key on rebuild" "$(echo "$out" | awk '/^  module key/ {print $3}')" "$key"
 check "build: rev 3 saved" "$(grep '^rev' greeter/corral.project)" "rev = 3"
 
 out=$("$CORRAL" build "$T/elsewhere" 2>&1) && rc=0 || rc=$?
@@ -89,6 +89,17 @@ echo "lang = fortran" >> broken/corral.project
 out=$("$CORRAL" build broken 2>&1) && rc=0 || rc=$?
 check "build: bad project file: exit 3" "$rc" 3
 check_contains "build: bad project file: line" "$out" "corral.project:8: lang must be c or assemblyscript"
+
+# Two first builds of a new actor at once end up with one module key.
+"$CORRAL" new actor twin --caps httpserver >/dev/null
+cp -r twin twin2
+"$CORRAL" build twin > "$T/twin1.out" 2>&1 & p1=$!
+"$CORRAL" build twin2 > "$T/twin2.out" 2>&1 & p2=$!
+wait $p1 && wait $p2 && pass "build: racing first builds succeed" || fail "build: a racing first build failed"
+k1=$(awk '/^  module key/ {print $3}' "$T/twin1.out") k2=$(awk '/^  module key/ {print $3}' "$T/twin2.out")
+check "build: racing first builds share the key" "$k1" "$k2"
+check "build: the key file holds that key" "$("$CORRAL" keys get "$CORRAL_HOME/keys/twin_module.nk")" "$k1"
+check "build: no temp key files left" "$(ls "$CORRAL_HOME/keys" | grep -c new || true)" 0
 
 # ---- corral run ----
 PORT=$(free_port)
