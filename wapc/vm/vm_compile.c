@@ -1046,9 +1046,9 @@ static corral_status_t body(cc_t *c)
             ent_t e;
             TRY(pop(c, VT_UNKNOWN, &e));
             if (e.type != VT_UNKNOWN && e.type != VT_FUNCREF && e.type != VT_EXTERNREF) INV(at, "type mismatch");
-            c->sp++;
-            c->st[c->sp - 1] = e;
-            TRY(emit_unop(c, OP_ref_is_null, VT_UNKNOWN, VT_I32));
+            uint32_t h = c->sp, s = src(c, &e, h);
+            if (live(c)) { ins(c, OP_ref_is_null); w(c, home(c, h)); w(c, s); }
+            TRY(push(c, VT_I32, K_SLOT, 0, 0));
             break;
         }
         case 0xd2: { /* ref.func */
