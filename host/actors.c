@@ -445,7 +445,11 @@ corral_status_t corral_host_actor_start(corral_host_t *h, const uint8_t *wasm, s
     }
     CORRAL_LOG_INFO_(HOST_COMPONENT, "actor %s (%s) rev %lld started%s", c->key, actor_name(ver),
                      (long long)ver->claims->rev, is_unsigned ? " (unsigned)" : "");
+    char started_key[CORRAL_HOST_KEY_LEN];
+    host_strlcpy(started_key, c->key, sizeof started_key);
     pthread_mutex_unlock(&h->ctl);
+    const corral_host_remote_t *rm = host_remote(h);
+    if (rm) rm->actor_changed(rm->ctx, started_key, 1);
     return CORRAL_OK;
 
 fail_cur:
@@ -516,7 +520,13 @@ corral_status_t corral_host_actor_stop(corral_host_t *h, const char *actor,
         goto out;
     }
     if (key_out) host_strlcpy(key_out, ent->ver->core->key, CORRAL_HOST_KEY_LEN);
+    char stopped_key[CORRAL_HOST_KEY_LEN];
+    host_strlcpy(stopped_key, ent->ver->core->key, sizeof stopped_key);
     stop_entry(h, ent);
+    pthread_mutex_unlock(&h->ctl);
+    const corral_host_remote_t *rm = host_remote(h);
+    if (rm) rm->actor_changed(rm->ctx, stopped_key, 0);
+    return st;
 out:
     pthread_mutex_unlock(&h->ctl);
     return st;

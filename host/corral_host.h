@@ -341,6 +341,60 @@ corral_status_t corral_host_link_del(corral_host_t *host, const char *actor,
                                      const char *contract_id, const char *link_name,
                                      corral_err_t *err);
 
+/* ---- lattice (host/lattice/corral_lattice.h) ------------------------------------------- */
+
+/* Defined when this header has the hooks below (host/lattice tests for it). */
+#define CORRAL_HOST_REMOTE 1
+
+/* What a lattice member gives the host so callees that are not local are
+ * reached over the lattice, and so it hears about table changes at once.
+ * Plain strings; every function is thread-safe and may be called with the
+ * host's control lock held, so none of them calls back into the host.
+ *   call: origin_key is the caller (actor M... or provider V...),
+ *         origin_contract / origin_link NULL for an actor; target an actor
+ *         key or alias (target_contract NULL) or a provider (target NULL or
+ *         its key, target_contract and target_link set); timeout_ms 0 = the
+ *         lattice default. On CORRAL_OK the response is appended to resp.
+ *   actor_changed / provider_changed: after a start (running 1) or a stop.
+ *   link_changed: after a link put (put 1, values borrowed for the call) or
+ *         del (put 0) made on this host. */
+typedef struct corral_host_remote {
+    void *ctx;
+    corral_status_t (*call)(void *ctx, const char *origin_key, const char *origin_contract,
+                            const char *origin_link, const char *target,
+                            const char *target_contract, const char *target_link,
+                            const char *operation, const uint8_t *payload, size_t len,
+                            uint32_t timeout_ms, corral_buf_t *resp, corral_err_t *err);
+    void (*actor_changed)(void *ctx, const char *actor_key, int running);
+    void (*provider_changed)(void *ctx, const char *provider_key, const char *contract_id,
+                             const char *link_name, int running);
+    void (*link_changed)(void *ctx, const char *actor, const char *contract_id,
+                         const char *link_name, const corral_host_kv_t *values, size_t nvalues,
+                         int put);
+} corral_host_remote_t;
+
+/* Installs the hooks (copied; remote non-NULL) or removes them (NULL).
+ * Install after corral_host_start; remove only after corral_host_stop (no
+ * call may be inside a hook), and keep ctx valid until then. With hooks an
+ * actor's call to an actor key or alias that is not local, or to a linked
+ * contract with no local provider, goes to remote->call; a provider's
+ * call_actor(_async) to an actor that is not local too; and links made for
+ * actors that do not run here are applied to local providers (without the
+ * __wasmcloud_* claim values). */
+void corral_host_set_remote(corral_host_t *host, const corral_host_remote_t *remote);
+
+/* Dispatches an operation that arrived from elsewhere (the lattice) to the
+ * local provider with service key provider_key, as if origin_actor had called
+ * it through its link link_name. On CORRAL_OK the response is appended to
+ * resp. Errors: CORRAL_ERR_NOT_FOUND (no such provider here), CORRAL_ERR_STATE,
+ * the provider's errors (CORRAL_ERR_NO_LINK when the actor is not linked to
+ * it). Thread-safe. */
+corral_status_t corral_host_provider_call(corral_host_t *host, const char *provider_key,
+                                          const char *origin_actor, const char *contract_id,
+                                          const char *link_name, const char *operation,
+                                          const uint8_t *payload, size_t len, corral_buf_t *resp,
+                                          corral_err_t *err);
+
 /* ---- inventory ------------------------------------------------------------------------- */
 
 /* The inventory as one JSON object, exactly the `inventory` result of

@@ -543,6 +543,13 @@ const char *corral_host_key(const corral_host_t *h) {
     return h->key;
 }
 
+void corral_host_set_remote(corral_host_t *h, const corral_host_remote_t *remote) {
+    atomic_store(&h->remote_on, 0);
+    if (!remote) return;
+    h->remote = *remote;
+    atomic_store(&h->remote_on, 1);
+}
+
 void corral_host_request_stop(corral_host_t *h) {
     atomic_store(&h->stop_requested, 1);
     if (h->stop_pipe[1] >= 0) {

@@ -126,6 +126,7 @@ typedef struct job {
     uint64_t enqueued_ns, timeout_ns;
     corral_provider_reply_fn done;
     void *done_user;
+    int remote; /* the actor is not local: the call goes to the lattice */
 } job_t;
 
 typedef struct control_conn control_conn_t;
@@ -193,6 +194,10 @@ struct corral_host {
     /* stop request (corral_host_request_stop / corral_host_wait) */
     int stop_pipe[2];
     atomic_int stop_requested;
+
+    /* lattice hooks (corral_host_set_remote) */
+    corral_host_remote_t remote;
+    atomic_int remote_on;
 
     /* control socket server */
     pthread_mutex_t c_mu;
@@ -279,5 +284,10 @@ void host_job_free(job_t *j);
 /* The inventory as jansson object (new reference) or NULL on NOMEM. Under h->ctl. */
 struct json_t;
 struct json_t *host_inventory_json(corral_host_t *h);
+
+/* The lattice hooks, or NULL when none are installed. */
+static inline const corral_host_remote_t *host_remote(corral_host_t *h) {
+    return atomic_load(&h->remote_on) ? &h->remote : NULL;
+}
 
 #endif

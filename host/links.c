@@ -104,6 +104,22 @@ static corral_status_t prov_link(prov_t *p, const actor_ver_t *v, const char *li
     return st;
 }
 
+/* Links an actor that runs on another host of the lattice: its claims are
+ * not here, so only the link's own values go to the provider. */
+static corral_status_t prov_link_remote(prov_t *p, const char *actor_key, const char *link_name,
+                                        const corral_host_kv_t *values, size_t n,
+                                        corral_err_t *err) {
+    corral_provider_kv_t *kv = corral_calloc(n + 1, sizeof *kv);
+    if (!kv) return corral_err_set(err, CORRAL_ERR_NOMEM, "out of memory building link values");
+    for (size_t i = 0; i < n; i++) kv[i] = (corral_provider_kv_t){values[i].key, values[i].value};
+    corral_status_t st = p->p->link(p->inst, actor_key, link_name, kv, n, err);
+    corral_free(kv);
+    if (st != CORRAL_OK)
+        corral_err_wrap(err, "provider %s (%s) refused the link of remote actor %s (link %s)",
+                        p->name, p->key, actor_key, link_name);
+    return st;
+}
+
 /* ---- master-list helpers (under h->ctl) ------------------------------------------------- */
 
 static prov_t *find_prov(corral_host_t *h, const char *contract, const char *link_name) {
@@ -234,10 +250,23 @@ static corral_status_t svc_call_actor(void *ctx, const char *actor_key, const ch
         return corral_err_set(err, CORRAL_ERR_INVALID_ARG, "call_actor: actor and operation needed");
     corral_status_t st = host_enter(h, err);
     if (st != CORRAL_OK) return st;
-    actor_ver_t *v = prov_find_target(p, actor_key, link_name_or_default(link_name), err);
-    if (!v) {
+    corral_err_t e;
+    corral_err_clear(&e);
+    actor_ver_t *v = prov_find_target(p, actor_key, link_name_or_default(link_name), &e);
+    const corral_host_remote_t *rm = host_remote(h);
+    if (!v && e.status == CORRAL_ERR_NO_ACTOR && rm) {
+        corral_buf_t rb = CORRAL_BUF_INIT;
+        st = rm->call(rm->ctx, p->key, p->contract_id, link_name_or_default(link_name), actor_key,
+                      NULL, NULL, operation, payload, len, 0, &rb, err);
+        if (st == CORRAL_OK) resp->data = corral_buf_take(&rb, &resp->len);
+        corral_buf_free(&rb);
         host_leave(h);
-        return err ? err->status : CORRAL_ERR_NO_LINK;
+        return st;
+    }
+    if (!v) {
+        if (err) *err = e;
+        host_leave(h);
+        return e.status ? e.status : CORRAL_ERR_NO_LINK;
     }
     corral_buf_t b = CORRAL_BUF_INIT;
     st = actor_call(v, operation, strlen(operation), payload, len, &b, err);
@@ -276,11 +305,15 @@ static corral_status_t svc_call_actor_async(void *ctx, const char *actor_key,
         return corral_err_set(err, CORRAL_ERR_STATE, "provider %s is stopping", p->name);
     }
     const char *ln = link_name_or_default(link_name);
-    actor_ver_t *v = prov_find_target(p, actor_key, ln, err);
-    if (!v) {
+    corral_err_t e;
+    corral_err_clear(&e);
+    actor_ver_t *v = prov_find_target(p, actor_key, ln, &e);
+    int remote = !v && e.status == CORRAL_ERR_NO_ACTOR && host_remote(h);
+    if (!v && !remote) {
+        if (err) *err = e;
         prov_release(p);
         host_leave(h);
-        return err ? err->status : CORRAL_ERR_NO_LINK;
+        return e.status ? e.status : CORRAL_ERR_NO_LINK;
     }
     actor_ver_release(v);
     job_t *j = corral_calloc(1, sizeof *j);
@@ -300,6 +333,7 @@ static corral_status_t svc_call_actor_async(void *ctx, const char *actor_key,
     j->timeout_ns = (uint64_t)(timeout_ms ? timeout_ms : 30000) * 1000000ull;
     j->done = done;
     j->done_user = done_user;
+    j->remote = remote;
     if (!j->link_name || !j->op || (len && !j->payload)) {
         host_job_free(j);
         host_leave(h);
@@ -322,6 +356,11 @@ void host_run_job(corral_host_t *h, job_t *j) {
         st = corral_err_set(&e, CORRAL_ERR_TIMEOUT,
                             "call to actor %s waited longer than its timeout for a worker",
                             j->actor);
+    } else if (j->remote && host_remote(h)) {
+        const corral_host_remote_t *rm = host_remote(h);
+        uint64_t left = (j->timeout_ns - (corral_now_ns() - j->enqueued_ns)) / 1000000ull;
+        st = rm->call(rm->ctx, j->prov->key, j->prov->contract_id, j->link_name, j->actor, NULL,
+                      NULL, j->op, j->payload, j->len, left ? (uint32_t)left : 1, &b, &e);
     } else if ((st = host_enter(h, &e)) == CORRAL_OK) {
         actor_ver_t *v = prov_find_target(j->prov, j->actor, j->link_name, &e);
         st = v ? actor_call(v, j->op, strlen(j->op), j->payload, j->len, &b, &e) : e.status;
@@ -469,9 +508,17 @@ corral_status_t host_provider_start(corral_host_t *h, const corral_host_provider
     for (link_t *l = h->links; l; l = l->next) {
         if (strcmp(l->contract_id, p->contract_id) != 0 || strcmp(l->link_name, ln) != 0) continue;
         actor_entry_t *a = host_find_actor_entry(h, l->actor);
-        if (!a || strcmp(a->ver->core->key, l->actor) != 0) continue;
         corral_err_t e;
         corral_err_clear(&e);
+        if ((!a || strcmp(a->ver->core->key, l->actor) != 0) && host_remote(h)) {
+            if (prov_link_remote(p, l->actor, l->link_name, l->values, l->nvalues, &e) ==
+                CORRAL_OK)
+                l->applied = p;
+            else
+                CORRAL_LOG_WARN_(HOST_COMPONENT, "%s; the link is kept", corral_err_msg(&e));
+            continue;
+        }
+        if (!a || strcmp(a->ver->core->key, l->actor) != 0) continue;
         if (prov_link(p, a->ver, l->link_name, l->values, l->nvalues, &e) == CORRAL_OK)
             l->applied = p;
         else
@@ -496,6 +543,8 @@ corral_status_t host_provider_start(corral_host_t *h, const corral_host_provider
                      p->contract_id, p->link_name);
     pthread_mutex_unlock(&h->ctl);
     corral_free(cfg);
+    const corral_host_remote_t *rm = host_remote(h);
+    if (rm) rm->provider_changed(rm->ctx, p->key, p->contract_id, p->link_name, 1);
     return CORRAL_OK;
 fail:
     pthread_mutex_unlock(&h->ctl);
@@ -559,7 +608,13 @@ corral_status_t corral_host_provider_stop(corral_host_t *h, const char *key, cor
                             key ? key : "");
         goto out;
     }
+    char pk[CORRAL_HOST_KEY_LEN];
+    host_strlcpy(pk, ent->prov->key, sizeof pk);
     stop_prov_entry(h, ent);
+    pthread_mutex_unlock(&h->ctl);
+    const corral_host_remote_t *rm = host_remote(h);
+    if (rm) rm->provider_changed(rm->ctx, pk, NULL, NULL, 0);
+    return st;
 out:
     pthread_mutex_unlock(&h->ctl);
     return st;
@@ -638,6 +693,10 @@ corral_status_t corral_host_link_put(corral_host_t *h, const char *actor, const 
     if (a && p) {
         if ((st = prov_link(p, a->ver, ln, nl->values, nl->nvalues, err)) != CORRAL_OK) goto fail;
         nl->applied = p;
+    } else if (p && host_remote(h)) {
+        if ((st = prov_link_remote(p, key, ln, nl->values, nl->nvalues, err)) != CORRAL_OK)
+            goto fail;
+        nl->applied = p;
     }
     link_t *old = find_link(h, key, canon, ln);
     if (old) unlink_from_list(h, old);
@@ -658,6 +717,8 @@ corral_status_t corral_host_link_put(corral_host_t *h, const char *actor, const 
     }
     link_free(old);
     pthread_mutex_unlock(&h->ctl);
+    const corral_host_remote_t *rm = host_remote(h);
+    if (rm) rm->link_changed(rm->ctx, key, canon, ln, values, nvalues, 1);
     return CORRAL_OK;
 fail:
     pthread_mutex_unlock(&h->ctl);
@@ -693,7 +754,14 @@ corral_status_t corral_host_link_del(corral_host_t *h, const char *actor, const 
     }
     /* calls now fail fast with "no provider linked" */
     if (l->applied) l->applied->p->unlink(l->applied->inst, key, ln);
+    char canon_copy[CORRAL_HOST_NAME_MAX], ln_copy[CORRAL_HOST_NAME_MAX];
+    host_strlcpy(canon_copy, l->contract_id, sizeof canon_copy);
+    host_strlcpy(ln_copy, l->link_name, sizeof ln_copy);
     link_free(l);
+    pthread_mutex_unlock(&h->ctl);
+    const corral_host_remote_t *rm = host_remote(h);
+    if (rm) rm->link_changed(rm->ctx, key, canon_copy, ln_copy, NULL, 0, 0);
+    return st;
 out:
     pthread_mutex_unlock(&h->ctl);
     return st;
@@ -729,6 +797,19 @@ corral_status_t host_dispatch(void *user, const corral_wapc_host_call_t *call, c
         return st;
     }
     corral_status_t st;
+    const corral_host_remote_t *rm = host_remote(h);
+    /* not local: an actor key, or an alias (no ':', not a claimed contract),
+     * may run elsewhere in the lattice */
+    if (rm && ((call->ns_len == 56 && ns[0] == 'M' &&
+                corral_nkey_from_public(ns, CORRAL_NKEY_MODULE, NULL, NULL) == CORRAL_OK) ||
+               (!strchr(ns, ':') && !claims_cap(self->claims, ns)))) {
+        host_snap_unpin(h, slot);
+        st = rm->call(rm->ctx, c->key, NULL, NULL, ns, NULL, NULL, call->op, call->payload,
+                      call->payload_len, 0, out, err);
+        if (st != CORRAL_OK) corral_err_wrap(err, "actor %s, operation %s", ns, call->op);
+        actor_ver_release(self);
+        return st;
+    }
     if (call->ns_len == 56 && ns[0] == 'M' &&
         corral_nkey_from_public(ns, CORRAL_NKEY_MODULE, NULL, NULL) == CORRAL_OK) {
         host_snap_unpin(h, slot);
@@ -766,6 +847,13 @@ corral_status_t host_dispatch(void *user, const corral_wapc_host_call_t *call, c
             p = s->provs[i];
     if (p) prov_retain(p);
     host_snap_unpin(h, slot);
+    if (!p && found && rm) { /* linked, but its provider runs on another host */
+        st = rm->call(rm->ctx, c->key, NULL, NULL, NULL, canon, ln, call->op, call->payload,
+                      call->payload_len, 0, out, err);
+        if (st != CORRAL_OK) corral_err_wrap(err, "%s %s (link %s, remote)", ns, call->op, ln);
+        actor_ver_release(self);
+        return st;
+    }
     if (!p) {
         st = corral_err_set(err, CORRAL_ERR_NO_LINK,
                             "no provider linked for %s (link %s): actor %s (%s) has no link to a "
@@ -794,5 +882,47 @@ corral_status_t host_dispatch(void *user, const corral_wapc_host_call_t *call, c
     p->services.free(r.data);
     prov_release(p);
     actor_ver_release(self);
+    return st;
+}
+
+/* ---- calls that arrive from the lattice ---------------------------------------------------- */
+
+corral_status_t corral_host_provider_call(corral_host_t *h, const char *provider_key,
+                                          const char *origin_actor, const char *contract_id,
+                                          const char *link_name, const char *operation,
+                                          const uint8_t *payload, size_t len, corral_buf_t *resp,
+                                          corral_err_t *err) {
+    if (!provider_key || !origin_actor || !operation)
+        return corral_err_set(err, CORRAL_ERR_INVALID_ARG,
+                              "provider call: provider, actor and operation are required");
+    corral_status_t st = host_enter(h, err);
+    if (st != CORRAL_OK) return st;
+    int slot;
+    snap_t *s = host_snap_pin(h, &slot);
+    prov_t *p = NULL;
+    for (size_t i = 0; i < s->nprovs && !p; i++)
+        if (strcmp(s->provs[i]->key, provider_key) == 0) p = s->provs[i];
+    if (p) prov_retain(p);
+    host_snap_unpin(h, slot);
+    if (!p) {
+        host_leave(h);
+        return corral_err_set(err, CORRAL_ERR_NOT_FOUND,
+                              "no provider with service key %s runs on host %s", provider_key,
+                              h->key);
+    }
+    corral_provider_call_t pc = {.actor_key = origin_actor,
+                                 .link_name = link_name_or_default(link_name),
+                                 .contract_id = contract_id && *contract_id ? contract_id
+                                                                            : p->contract_id,
+                                 .operation = operation,
+                                 .payload = payload,
+                                 .payload_len = len};
+    corral_provider_bytes_t r = {NULL, 0};
+    st = p->p->call(p->inst, &pc, &r, err);
+    if (st == CORRAL_OK && r.len && corral_buf_append(resp, r.data, r.len) != CORRAL_OK)
+        st = corral_err_set(err, CORRAL_ERR_NOMEM, "out of memory copying a provider response");
+    p->services.free(r.data);
+    prov_release(p);
+    host_leave(h);
     return st;
 }

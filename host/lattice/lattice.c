@@ -107,6 +107,7 @@ struct corral_lattice {
     atomic_uint_fast64_t calls_out, calls_in, refused, links_applied, chunked_out, chunked_in;
     atomic_long calls_inflight; /* in corral_lattice_call: stop waits for them */
     int closed;                 /* cnats ran our closed callback (under tmu) */
+    long live_subs;             /* subscriptions whose handler may still run (under tmu) */
     int hooks_installed;
 };
 
@@ -249,6 +250,23 @@ static void on_closed(natsConnection *nc, void *closure) {
     pthread_mutex_lock(&lat->tmu);
     lat->closed = 1;
     pthread_cond_broadcast(&lat->tcv);
+    pthread_mutex_unlock(&lat->tmu);
+}
+
+/* A subscription's handler has returned for the last time. */
+static void on_sub_complete(void *closure) {
+    corral_lattice_t *lat = closure;
+    pthread_mutex_lock(&lat->tmu);
+    lat->live_subs--;
+    pthread_cond_broadcast(&lat->tcv);
+    pthread_mutex_unlock(&lat->tmu);
+}
+
+/* Counts sub as live until cnats says its handler is done for good. */
+static void track_sub(corral_lattice_t *lat, natsSubscription *sub) {
+    if (natsSubscription_SetOnCompleteCB(sub, on_sub_complete, lat) != NATS_OK) return;
+    pthread_mutex_lock(&lat->tmu);
+    lat->live_subs++;
     pthread_mutex_unlock(&lat->tmu);
 }
 
@@ -623,6 +641,8 @@ static corral_status_t sub_add(corral_lattice_t *lat, const char *key, const cha
             lat->subs[i].seen = 1;
             return CORRAL_OK;
         }
+    if (atomic_load(&lat->stopping))
+        return corral_err_set(err, CORRAL_ERR_STATE, "lattice %s is stopping", lat->name);
     if (!token_ok(key) || strlen(key) >= CORRAL_HOST_KEY_LEN || (contract && !token_ok(link)))
         return corral_err_set(err, CORRAL_ERR_INVALID_ARG,
                               "cannot subscribe '%.80s' / link '%.80s': not a NATS subject token",
@@ -647,6 +667,7 @@ static corral_status_t sub_add(corral_lattice_t *lat, const char *key, const cha
         return nats_err(err, ns, "subscribing an rpc subject");
     }
     natsSubscription_SetPendingLimits(s->sub, 65536, 256 << 20);
+    track_sub(lat, s->sub);
     s->seen = 1;
     lat->nsubs++;
     if (contract) {
@@ -1228,6 +1249,7 @@ static corral_status_t ctl_sub(corral_lattice_t *lat, const char *suffix, const 
                          : natsConnection_Subscribe(&lat->ctl_subs[lat->nctl], lat->nc, subj, cb,
                                                     lat);
     if (s != NATS_OK) return nats_err(err, s, "subscribing a control subject");
+    track_sub(lat, lat->ctl_subs[lat->nctl]);
     lat->nctl++;
     return CORRAL_OK;
 }
@@ -1468,6 +1490,12 @@ void corral_lattice_stop(corral_lattice_t *lat) {
         ts.tv_sec += 5;
         while (!lat->closed && pthread_cond_timedwait(&lat->tcv, &lat->tmu, &ts) == 0) {
         }
+        /* and for every handler of ours that cnats may still be running */
+        while (lat->live_subs > 0 && pthread_cond_timedwait(&lat->tcv, &lat->tmu, &ts) == 0) {
+        }
+        if (lat->live_subs > 0)
+            corral_log(CORRAL_LOG_WARN, "lattice", "lattice %s: %ld handler(s) still running at stop",
+                       lat->name, lat->live_subs);
         pthread_mutex_unlock(&lat->tmu);
         natsConnection_Destroy(lat->nc);
     }
