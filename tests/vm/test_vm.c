@@ -116,6 +116,21 @@ TEST(invalid_module_rejected) {
     CHECK(strlen(corral_err_msg(&err)) > 0);
 }
 
+/* Validation on the polymorphic stack after `unreachable`: each of these
+ * once crashed the validator (fuzz_vm_run). They must be rejected cleanly. */
+TEST(unreachable_code_validation_does_not_crash) {
+    /* type ()->f64; body: unreachable; ref.is_null; end  (i32 left, f64 expected) */
+    static const uint8_t is_null[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01,
+                                      0x05, 0x01, 0x60, 0x00, 0x01, 0x7c, 0x03, 0x02, 0x01,
+                                      0x00, 0x0a, 0x06, 0x01, 0x04, 0x00, 0x00, 0xd1, 0x0b};
+    corral_vm_module_t *m = NULL;
+    corral_err_t err;
+    corral_err_clear(&err);
+    CHECK_EQ_INT(corral_vm_module_new(is_null, sizeof is_null, &m, &err), CORRAL_ERR_INVALID);
+    CHECK_CONTAINS(corral_err_msg(&err), "type mismatch");
+    CHECK(m == NULL);
+}
+
 TEST(simd_rejected_as_unsupported) {
     char path[1024];
     snprintf(path, sizeof path, "%s/simd.wasm", VM_TEST_DIR);
@@ -1032,6 +1047,7 @@ TEST(big_initial_memory_is_lazy) {
 }
 
 TEST_MAIN(TEST_ENTRY(malformed_bytes_report_offset), TEST_ENTRY(invalid_module_rejected),
+          TEST_ENTRY(unreachable_code_validation_does_not_crash),
           TEST_ENTRY(simd_rejected_as_unsupported),
           TEST_ENTRY(host_function_gets_user_pointer_and_caller),
           TEST_ENTRY(host_function_trap_stops_the_call),
