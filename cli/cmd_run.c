@@ -54,6 +54,8 @@ static void run_usage(FILE *out) {
             "  --data-dir D     where the key-value store lives (default\n"
             "                   $CORRAL_HOME/data/<name>, CORRAL_HOME defaults to ~/.corral)\n"
             "  --poll-ms N      how often to look for changes (default 500)\n"
+            "  --run-dir D      also open the control socket in D (D/control.sock), so\n"
+            "                   `corral get inventory --run-dir D` and friends work\n"
             "  --log-level L    error, warn, info (default), debug or trace\n\n"
             "exit codes: 0 stopped cleanly, 1 the build or the host failed, 2 usage error,\n"
             "            3 no project file or a malformed one, 4 internal error\n");
@@ -209,15 +211,16 @@ int corral_cli_run(int argc, char **argv) {
                                          {"data-dir", required_argument, NULL, 'D'},
                                          {"poll-ms", required_argument, NULL, 'P'},
                                          {"log-level", required_argument, NULL, 'L'},
+                                         {"run-dir", required_argument, NULL, 'R'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *data_dir = NULL;
+    const char *data_dir = NULL, *run_dir = NULL;
     unsigned long port = 0, poll_ms = 500;
     corral_log_level_t level = CORRAL_LOG_INFO;
     int c, rc = CORRAL_EXIT_USAGE;
     char *end;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "p:D:P:L:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:D:P:L:R:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             port = strtoul(optarg, &end, 10);
@@ -227,6 +230,7 @@ int corral_cli_run(int argc, char **argv) {
             }
             break;
         case 'D': data_dir = optarg; break;
+        case 'R': run_dir = optarg; break;
         case 'P':
             poll_ms = strtoul(optarg, &end, 10);
             if (*end || !*optarg || optarg[0] == '-' || poll_ms < 10 || poll_ms > 60000) {
@@ -323,10 +327,15 @@ int corral_cli_run(int argc, char **argv) {
         goto fail;
     snprintf(r.key, sizeof r.key, "%s", info.key);
     if ((st = provide(&r, &err)) != CORRAL_OK) goto fail;
+    if (run_dir && (st = corral_host_control_start(r.host, run_dir, &err)) != CORRAL_OK) {
+        corral_err_wrap(&err, "cannot open the control socket");
+        goto fail;
+    }
 
     printf("%s rev %lld is running (module key %s)\n", r.proj->name, (long long)info.rev, r.key);
     if (r.have_http) printf("try: curl http://127.0.0.1:%u/\n", r.port);
     if (r.have_kv) printf("key-value store: %s/keyvalue.sqlite\n", data_dir);
+    if (run_dir) printf("control socket: %s\n", corral_host_control_path(r.host));
     printf("watching %s for changes (Ctrl-C stops)\n", r.proj->dir);
 
     uint64_t seen = fingerprint(r.proj->dir);

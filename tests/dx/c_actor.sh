@@ -139,8 +139,11 @@ check_contains "run: stopped cleanly" "$(cat "$T/run.log")" "stopping greeter"
 before=$(echo "$body" | sed 's/.*visit #\([0-9]*\)).*/\1/')
 [ -f "$CORRAL_HOME/data/greeter/keyvalue.sqlite" ] && pass "run: SQLite store in the data dir" ||
   fail "run: no $CORRAL_HOME/data/greeter/keyvalue.sqlite"
-start_run greeter || exit 1
+start_run greeter --run-dir "$T/run" || exit 1
 after=$(http / | sed 's/.*visit #\([0-9]*\)).*/\1/')
+inv=$("$CORRAL" get inventory --json --run-dir "$T/run" 2>&1 |
+  python3 -c 'import json,sys;a=json.load(sys.stdin)["actors"][0];print(a["name"],a["rev"],a["call_alias"])' 2>&1 || true)
+check "run --run-dir: inventory over the control socket" "$inv" "greeter 7 greeter"
 [ "$after" -gt "$before" ] && pass "run: count kept across restarts ($before -> $after)" ||
   fail "run: count $after after restart, was $before"
 stop_run
