@@ -23,8 +23,24 @@
  * (malloc arenas, page cache of the guest files). */
 #define REL_LIVE_SLACK 16
 #define REL_RSS_SLACK_KIB (16 * 1024)
-/* Bound on how late a deadline may stop a call, beyond the deadline itself. */
+/* Bound on how late a deadline may stop a call, beyond the deadline itself.
+ * Over 10 000 calls the bound applies to the 99th percentile: on a shared
+ * machine the slowest single call measures the scheduler, not the host. */
 #define REL_STOP_SLACK_MS 250.0
+
+/* Under AddressSanitizer freed memory sits in its quarantine (256 MiB by
+ * default), so RSS says nothing about leaks there: only the counted
+ * allocations and LeakSanitizer are checked. */
+#if defined(__SANITIZE_ADDRESS__)
+#define REL_CHECK_RSS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define REL_CHECK_RSS 0
+#endif
+#endif
+#ifndef REL_CHECK_RSS
+#define REL_CHECK_RSS 1
+#endif
 
 static int is_trap(corral_status_t st) {
     return st >= CORRAL_ERR_TRAP_UNREACHABLE && st <= CORRAL_ERR_TRAP_EXIT;
@@ -102,11 +118,16 @@ static void prober_stop(prober_t *p) {
 /* What one run of calls measured. */
 typedef struct run {
     long wrong;          /* calls whose status or message was not the expected one */
-    double max_ms, sum_ms;
+    double max_ms, sum_ms, p99_ms;
     long live0, live1;   /* counted allocations before / after */
     long rss0, rss1;     /* KiB */
     char first_msg[512]; /* the error of the first call */
 } run_t;
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
 
 /* Calls `actor` `op` n times (after `warm` warm-up calls), expecting status
  * want (or any trap when want is -1) and, when msg is not NULL, an error
@@ -116,6 +137,7 @@ static void run_calls(corral_host_t *h, const char *actor, const char *op, long 
     memset(r, 0, sizeof *r);
     corral_buf_t resp = {0};
     corral_err_t err;
+    double *lat = malloc(sizeof(double) * (size_t)(n ? n : 1));
     for (long i = 0; i < warm + n; i++) {
         if (i == warm) {
             r->live0 = corral_alloc_live();
@@ -138,23 +160,30 @@ static void run_calls(corral_host_t *h, const char *actor, const char *op, long 
         if (i >= warm) {
             r->sum_ms += d;
             if (d > r->max_ms) r->max_ms = d;
+            if (lat) lat[i - warm] = d;
         }
     }
     r->live1 = corral_alloc_live();
     r->rss1 = rss_kib();
+    if (lat && n > 0) {
+        qsort(lat, (size_t)n, sizeof *lat, cmp_double);
+        r->p99_ms = lat[(size_t)n * 99 / 100];
+    }
+    free(lat);
 }
 
 static void report(const char *name, const run_t *r, long n) {
     fprintf(stderr,
-            "  figure: %s: %ld calls, %ld wrong, mean %.3f ms, max %.1f ms; live allocations "
-            "%ld -> %ld; RSS %ld -> %ld KiB; error \"%s\"\n",
-            name, n, r->wrong, r->sum_ms / (double)n, r->max_ms, r->live0, r->live1, r->rss0,
+            "  figure: %s: %ld calls, %ld wrong, mean %.3f ms, p99 %.1f ms, max %.1f ms; live "
+            "allocations %ld -> %ld; RSS %ld -> %ld KiB; error \"%s\"\n",
+            name, n, r->wrong, r->sum_ms / (double)n, r->p99_ms, r->max_ms, r->live0, r->live1,
+            r->rss0,
             r->rss1, r->first_msg);
 }
 
 static void check_memory(const run_t *r) {
     CHECK(r->live1 <= r->live0 + REL_LIVE_SLACK);
-    CHECK(r->rss1 <= r->rss0 + REL_RSS_SLACK_KIB);
+    if (REL_CHECK_RSS) CHECK(r->rss1 <= r->rss0 + REL_RSS_SLACK_KIB);
 }
 
 /* One hostile actor called REL_CALLS times with the expected outcome. */
@@ -233,7 +262,7 @@ static void deadline_case(const char *guest, const char *const *caps, int strict
                   &r);
     report(guest, &r, REL_CALLS);
     CHECK_EQ_INT(r.wrong, 0);
-    if (!mem_fuel) CHECK(r.max_ms <= 1.0 + REL_STOP_SLACK_MS);
+    if (!mem_fuel) CHECK(r.p99_ms <= 1.0 + REL_STOP_SLACK_MS);
     check_memory(&r);
     CHECK(echo_ok(f.h));
     fx_deinit(&f);
@@ -312,6 +341,7 @@ TEST(trap_in_init) {
     run_t r;
     memset(&r, 0, sizeof r);
     corral_err_t err;
+    double *lat = malloc(sizeof(double) * REL_CALLS);
     for (long i = 0; i < 50 + REL_CALLS; i++) {
         if (i == 50) {
             r.live0 = corral_alloc_live();
@@ -329,10 +359,16 @@ TEST(trap_in_init) {
         if (i >= 50) {
             r.sum_ms += d;
             if (d > r.max_ms) r.max_ms = d;
+            if (lat) lat[i - 50] = d;
         }
     }
     r.live1 = corral_alloc_live();
     r.rss1 = rss_kib();
+    if (lat) {
+        qsort(lat, REL_CALLS, sizeof *lat, cmp_double);
+        r.p99_ms = lat[(size_t)REL_CALLS * 99 / 100];
+        free(lat);
+    }
     report("rel_init_trap (actor starts)", &r, REL_CALLS);
     CHECK_EQ_INT(r.wrong, 0);
     check_memory(&r);
