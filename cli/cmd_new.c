@@ -54,7 +54,7 @@ static corral_status_t c_source(const tpl_t *t, corral_buf_t *b) {
       "#include \"wapc_contracts.h\"\n"
       "#include \"wapc_guest.h\"\n\n"
       "#define GREETING \"Hello from %s\"\n\n",
-      t->name, t->name, t->kv ? " and the visit count (kept in wasmcloud:keyvalue)" : "",
+      t->name, t->name, t->kv ? "\n * and the visit count (kept in wasmcloud:keyvalue)" : "",
       t->name);
     P("/* Appends s[0..n) to buf (cap bytes), as far as it fits. */\n"
       "static void append(char *buf, uint32_t cap, uint32_t *len, const char *s, uint32_t n) {\n"
@@ -152,15 +152,16 @@ static corral_status_t as_source(const tpl_t *t, corral_buf_t *b) {
       "// Build and sign: corral build; try it: corral run (serves HTTP locally and\n"
       "// reloads when a file changes). The SDK is in assembly/wapc/.\n"
       "import {\n"
-      "  register, hostCall, respond, fail, HttpRequest, HttpResponse, HealthResponse,\n"
-      "  KvAdd, KvAddResponse, LogRequest,\n"
+      "  register, respond, fail, decodeError, HttpRequest, HttpResponse, HealthResponse,%s%s%s\n"
       "} from \"./wapc\";\n"
       "export { __guest_call } from \"./wapc\";\n\n"
       "const GREETING = \"Hello from %s\";\n\n",
-      t->name, t->kv ? " and the visit count (kept in wasmcloud:keyvalue)" : "", t->name);
+      t->name, t->kv ? "\n// and the visit count (kept in wasmcloud:keyvalue)" : "",
+      t->kv || t->logging ? "\n  hostCall," : "", t->kv ? " KvAdd, KvAddResponse," : "",
+      t->logging ? " LogRequest," : "", t->name);
     P("function handleRequest(payload: Uint8Array): i32 {\n"
       "  const req = HttpRequest.decode(payload);\n"
-      "  if (req == null) return fail(\"HandleRequest: malformed request\");\n"
+      "  if (req == null) return fail(decodeError());\n"
       "  let body = GREETING;\n");
     if (t->logging)
       P("  hostCall(\"\", \"wasmcloud:logging\", \"WriteLog\",\n"
@@ -173,7 +174,7 @@ static corral_status_t as_source(const tpl_t *t, corral_buf_t *b) {
         "    return respond(HttpResponse.text(503, \"the visit counter is unavailable\\n\").encode());\n"
         "  }\n"
         "  const added = KvAddResponse.decode(r.data);\n"
-        "  if (added == null) return fail(\"keyvalue Add: malformed response\");\n"
+        "  if (added == null) return fail(decodeError());\n"
         "  body += \" (visit #\" + added.value.toString() + \")\";\n");
     P("  return respond(HttpResponse.text(200, body + \"\\n\").encode());\n"
       "}\n\n"
