@@ -592,7 +592,7 @@ TEST(cli_get_and_watch) {
     char *out = run_cli(args);
     CHECK_CONTAINS(out, corral_host_key(a.host));
     CHECK_CONTAINS(out, "HOSTS (1)");
-    CHECK_CONTAINS(out, "\"zone\": \"test\"");
+    CHECK_CONTAINS(out, "{\"zone\":\"test\"}");
     corral_free(out);
     REQUIRE(corral_lattice_link_put(a.lat, "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5",
                                     "wasmcloud:keyvalue", "default", NULL, NULL, 0, NULL) ==
