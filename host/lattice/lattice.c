@@ -33,6 +33,7 @@ typedef struct rpc_sub {
     int seen;        /* mark for sync */
     int manual;      /* added by corral_lattice_provider_add: not in the inventory */
     int claims_put;  /* its claims are in the bucket (actors) */
+    int health;      /* last health published: -1 none, 0 failed, 1 passed */
 } rpc_sub_t;
 
 /* A provider somewhere in the lattice (from announcements and links). */
@@ -658,6 +659,7 @@ static corral_status_t sub_add(corral_lattice_t *lat, const char *key, const cha
     rpc_sub_t *s = &n[lat->nsubs];
     memset(s, 0, sizeof *s);
     snprintf(s->key, sizeof s->key, "%s", key);
+    s->health = -1;
     s->contract_id = xstrdup0(contract);
     s->link_name = xstrdup0(link);
     natsStatus ns = natsConnection_QueueSubscribe(&s->sub, lat->nc, subj, key, on_rpc, lat);
@@ -759,11 +761,26 @@ corral_status_t corral_lattice_sync(corral_lattice_t *lat, corral_err_t *err) {
         const char *key = json_string_value(json_object_get(v, "key"));
         if (!key) continue;
         if (sub_add(lat, key, NULL, NULL, err) != CORRAL_OK) continue;
-        for (size_t k = 0; k < lat->nsubs; k++)
-            if (strcmp(lat->subs[k].key, key) == 0 && !lat->subs[k].claims_put) {
+        json_t *h = json_object_get(v, "health");
+        for (size_t k = 0; k < lat->nsubs; k++) {
+            rpc_sub_t *s = &lat->subs[k];
+            if (strcmp(s->key, key) != 0) continue;
+            if (!s->claims_put) {
                 put_claims(lat, v);
-                lat->subs[k].claims_put = 1;
+                s->claims_put = 1;
             }
+            /* the host's latest health check, announced when it changes */
+            if (json_is_object(h)) {
+                int ok = json_is_true(json_object_get(h, "healthy"));
+                if (ok != s->health) {
+                    const char *m = json_string_value(json_object_get(h, "message"));
+                    publish_event(lat, ok ? "health_check_passed" : "health_check_failed",
+                                  json_pack("{s:s, s:s, s:s}", "public_key", key, "message",
+                                            m ? m : "", "host_id", corral_host_key(lat->host)));
+                    s->health = ok;
+                }
+            }
+        }
     }
     json_array_foreach(json_object_get(root, "providers"), i, v) {
         const char *key = json_string_value(json_object_get(v, "key"));

@@ -825,6 +825,22 @@ TEST(events_and_heartbeat) {
     CHECK(started);
     CHECK(actor);
     CHECK(beat); /* carries the inventory */
+    /* a health check is announced once, as passed or failed */
+    corral_host_health_t hh;
+    REQUIRE(corral_host_actor_health(a.host, key, &hh, NULL) == CORRAL_OK);
+    const char *want = hh.healthy ? "com.wasmcloud.lattice.health_check_passed"
+                                  : "com.wasmcloud.lattice.health_check_failed";
+    REQUIRE(corral_lattice_sync(a.lat, NULL) == CORRAL_OK);
+    REQUIRE(corral_lattice_sync(a.lat, NULL) == CORRAL_OK);
+    int failed = 0;
+    natsMsg *hm = NULL;
+    while (natsSubscription_NextMsg(&hm, sub, 300) == NATS_OK) {
+        if (strstr(natsMsg_GetData(hm), want) &&
+            strstr(natsMsg_GetData(hm), key))
+            failed++;
+        natsMsg_Destroy(hm);
+    }
+    CHECK_EQ_INT(failed, 1);
     member_stop(&a);
     int stopped = 0;
     natsMsg *m = NULL;
