@@ -60,9 +60,11 @@ typedef struct work_item {
 
 struct corral_lattice {
     corral_host_t *host;
-    char *name, *url, *nkey_seed, *creds;
+    char *name, *url, *creds;
     corral_nkey_t cluster;
     char cluster_pub[CORRAL_NKEY_PUBLIC_LEN + 1];
+    corral_nkey_t user;  /* NATS user nkey (has_seed 0 when none) */
+    char user_pub[CORRAL_NKEY_PUBLIC_LEN + 1];
     char **issuers;
     size_t nissuers;
     char **label_k, **label_v;
@@ -276,6 +278,22 @@ static void on_reconnected(natsConnection *nc, void *closure) {
     corral_log(CORRAL_LOG_INFO, "lattice", "reconnected to NATS (lattice %s)", lat->name);
 }
 
+/* Signs the server's nonce with the user nkey, on every (re)connect, so the
+ * seed never has to sit in a file. cnats frees the signature with free(). */
+static natsStatus sign_nonce(char **custom_err, unsigned char **sig, int *sig_len,
+                             const char *nonce, void *closure) {
+    corral_lattice_t *lat = closure;
+    unsigned char *out = malloc(CORRAL_NKEY_SIG_LEN);
+    if (!out) return NATS_NO_MEMORY;
+    if (corral_nkey_sign(&lat->user, nonce, strlen(nonce), out, NULL) != CORRAL_OK) {
+        free(out);
+        return NATS_ERR;
+    }
+    *sig = out;
+    *sig_len = CORRAL_NKEY_SIG_LEN;
+    return NATS_OK;
+}
+
 /* ---- new / free ----------------------------------------------------------------- */
 
 corral_status_t corral_lattice_new(corral_host_t *host, const corral_lattice_config_t *cfg,
@@ -301,7 +319,6 @@ corral_status_t corral_lattice_new(corral_host_t *host, const corral_lattice_con
     lat->name = corral_strdup(name);
     lat->url = corral_strdup(cfg->nats_url && *cfg->nats_url ? cfg->nats_url
                                                              : CORRAL_LATTICE_DEFAULT_URL);
-    lat->nkey_seed = xstrdup0(cfg->nkey_seed);
     lat->creds = xstrdup0(cfg->creds_file);
     lat->timeout_ms = cfg->call_timeout_ms ? cfg->call_timeout_ms : CORRAL_LATTICE_DEFAULT_TIMEOUT_MS;
     lat->heartbeat_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : CORRAL_LATTICE_DEFAULT_HEARTBEAT_MS;
@@ -310,9 +327,15 @@ corral_status_t corral_lattice_new(corral_host_t *host, const corral_lattice_con
     lat->no_kv = cfg->no_kv;
     lat->provider_call = cfg->provider_call;
     lat->provider_call_user = cfg->provider_call_user;
-    if (!lat->name || !lat->url || (cfg->nkey_seed && !lat->nkey_seed) ||
-        (cfg->creds_file && !lat->creds))
+    if (!lat->name || !lat->url || (cfg->creds_file && !lat->creds))
         goto nomem;
+    if (cfg->nkey_seed) {
+        if ((st = corral_nkey_load(cfg->nkey_seed, CORRAL_NKEY_USER, &lat->user, err))) {
+            corral_err_wrap(err, "NATS user nkey");
+            goto fail;
+        }
+        corral_nkey_public_str(&lat->user, lat->user_pub);
+    }
     if (cfg->cluster_seed) {
         if ((st = corral_nkey_load(cfg->cluster_seed, CORRAL_NKEY_CLUSTER, &lat->cluster, err))) {
             corral_err_wrap(err, "lattice cluster seed");
@@ -376,6 +399,7 @@ void corral_lattice_free(corral_lattice_t *lat) {
     if (!lat) return;
     corral_lattice_stop(lat);
     corral_nkey_wipe(&lat->cluster);
+    corral_nkey_wipe(&lat->user);
     for (size_t i = 0; i < lat->nissuers; i++) corral_free(lat->issuers[i]);
     corral_free(lat->issuers);
     for (size_t i = 0; i < lat->nlabels; i++) {
@@ -404,8 +428,6 @@ void corral_lattice_free(corral_lattice_t *lat) {
     for (size_t i = 0; i < lat->naliases; i++) corral_free(lat->aliases[i].alias);
     corral_free(lat->aliases);
     corral_lattice_replay_free(lat->replay);
-    if (lat->nkey_seed) corral_nkey_wipe_text(lat->nkey_seed, strlen(lat->nkey_seed));
-    corral_free(lat->nkey_seed);
     corral_free(lat->creds);
     corral_free(lat->name);
     corral_free(lat->url);
@@ -1302,36 +1324,12 @@ corral_status_t corral_lattice_start(corral_lattice_t *lat, corral_err_t *err) {
         st = nats_err(err, s, "NATS credentials file");
         goto fail;
     }
-    if (lat->nkey_seed) {
-        corral_nkey_t uk;
-        if ((st = corral_nkey_load(lat->nkey_seed, CORRAL_NKEY_USER, &uk, err))) {
-            corral_err_wrap(err, "NATS user nkey");
-            goto fail;
-        }
-        char pub[CORRAL_NKEY_PUBLIC_LEN + 1], seed[CORRAL_NKEY_SEED_LEN + 1];
-        corral_nkey_public_str(&uk, pub);
-        corral_nkey_seed_str(&uk, seed, NULL);
-        /* cnats reads the seed from a file; keep it in one only as long as the
-         * connect takes. */
-        char path[] = "/tmp/corral-nkey-XXXXXX";
-        int fd = mkstemp(path);
-        if (fd >= 0) {
-            (void)!write(fd, seed, strlen(seed));
-            close(fd);
-            s = natsOptions_SetNKeyFromSeed(o, pub, path);
-        }
-        corral_nkey_wipe_text(seed, sizeof seed);
-        corral_nkey_wipe(&uk);
-        if (fd < 0 || s != NATS_OK) {
-            if (fd >= 0) unlink(path);
-            st = corral_err_set(err, CORRAL_ERR_IO, "NATS user nkey: cannot set it up");
-            goto fail;
-        }
-        s = natsConnection_Connect(&lat->nc, o);
-        unlink(path);
-    } else {
-        s = natsConnection_Connect(&lat->nc, o);
+    if (lat->user.has_seed &&
+        (s = natsOptions_SetNKey(o, lat->user_pub, sign_nonce, lat)) != NATS_OK) {
+        st = nats_err(err, s, "NATS user nkey");
+        goto fail;
     }
+    s = natsConnection_Connect(&lat->nc, o);
     if (s != NATS_OK) {
         lat->nc = NULL;
         st = corral_err_set(err, CORRAL_ERR_IO, "cannot reach NATS at %s: %s", lat->url,

@@ -48,8 +48,8 @@ typedef struct member {
     corral_lattice_t *lat;
 } member_t;
 
-static int member_start(member_t *m, const char *lattice, corral_lattice_provider_call_fn pc,
-                        void *pcu) {
+static int member_start_at(member_t *m, const char *lattice, const char *url, const char *nkey,
+                           corral_lattice_provider_call_fn pc, void *pcu, corral_err_t *errp) {
     corral_host_config_t hc = {0};
     hc.allow_unsigned = 1;
     hc.no_builtins = 1;
@@ -64,7 +64,8 @@ static int member_start(member_t *m, const char *lattice, corral_lattice_provide
     corral_host_kv_t labels[1] = {{"zone", "test"}};
     corral_lattice_config_t lc = {0};
     lc.lattice = lattice;
-    lc.nats_url = g_url;
+    lc.nats_url = url;
+    lc.nkey_seed = nkey;
     lc.cluster_seed = g_seed;
     lc.labels = labels;
     lc.nlabels = 1;
@@ -72,10 +73,16 @@ static int member_start(member_t *m, const char *lattice, corral_lattice_provide
     lc.provider_call = pc;
     lc.provider_call_user = pcu;
     if (corral_lattice_new(m->host, &lc, &m->lat, &err) || corral_lattice_start(m->lat, &err)) {
-        fprintf(stderr, "lattice: %s\n", err.msg);
+        if (errp) *errp = err;
+        else fprintf(stderr, "lattice: %s\n", err.msg);
         return -1;
     }
     return 0;
+}
+
+static int member_start(member_t *m, const char *lattice, corral_lattice_provider_call_fn pc,
+                        void *pcu) {
+    return member_start_at(m, lattice, g_url, NULL, pc, pcu, NULL);
 }
 
 static void member_stop(member_t *m) {
@@ -1008,12 +1015,102 @@ TEST(host_dispatch_across_hosts) {
 }
 #endif
 
+/* ---- a server that wants a user nkey ----------------------------------------------------- */
+
+static pid_t spawn_server(const char *conf) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        int dn = open("/dev/null", O_WRONLY);
+        if (dn >= 0) {
+            dup2(dn, 1);
+            dup2(dn, 2);
+        }
+        execlp(CORRAL_NATS_SERVER, "nats-server", "-c", conf, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void stop_server(pid_t pid) {
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+TEST(nkey_auth) {
+    NEED_SERVER(); /* for the cluster seed */
+    corral_nkey_t user;
+    char upub[CORRAL_NKEY_PUBLIC_LEN + 1], useed[CORRAL_NKEY_SEED_LEN + 1];
+    REQUIRE(corral_nkey_generate(CORRAL_NKEY_USER, &user, NULL) == CORRAL_OK);
+    corral_nkey_public_str(&user, upub);
+    corral_nkey_seed_str(&user, useed, NULL);
+    char dir[] = "/tmp/corral-nats-auth-XXXXXX", conf[128], url[64], cmd[128];
+    REQUIRE(mkdtemp(dir));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    REQUIRE(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    close(fd);
+    snprintf(conf, sizeof conf, "%s/nats.conf", dir);
+    FILE *f = fopen(conf, "w");
+    REQUIRE(f);
+    fprintf(f,
+            "host: 127.0.0.1\nport: %d\njetstream { store_dir: \"%s/js\" }\n"
+            "authorization { users = [ { nkey: %s } ] }\n",
+            ntohs(sa.sin_port), dir, upub);
+    fclose(f);
+    snprintf(url, sizeof url, "nats://127.0.0.1:%d", ntohs(sa.sin_port));
+    pid_t pid = spawn_server(conf);
+    REQUIRE(pid > 0);
+    usleep(400000);
+    char ln[64], key[CORRAL_HOST_KEY_LEN];
+    new_lattice(ln, sizeof ln);
+    member_t a, b, c;
+    corral_err_t err;
+    /* without the key: refused, and said so */
+    int rc = member_start_at(&c, ln, url, NULL, NULL, NULL, &err);
+    CHECK(rc != 0);
+    CHECK_CONTAINS(err.msg, "cannot reach NATS");
+    member_stop(&c);
+    /* with it (seed text for one, for the other a file) */
+    char seedfile[160];
+    snprintf(seedfile, sizeof seedfile, "%s/user.nk", dir);
+    REQUIRE(corral_file_write(seedfile, useed, strlen(useed), 0600, NULL) == CORRAL_OK);
+    REQUIRE(member_start_at(&a, ln, url, useed, NULL, NULL, NULL) == 0);
+    REQUIRE(member_start_at(&b, ln, url, seedfile, NULL, NULL, NULL) == 0);
+    REQUIRE(start_echo(&b, key) == 0);
+    corral_buf_t out = CORRAL_BUF_INIT;
+    CHECK_EQ_INT(call_actor(&a, key, "echo", "k", 1, 0, &out, &err), CORRAL_OK);
+    /* a restart makes both sign the new server's nonce again */
+    stop_server(pid);
+    usleep(300000);
+    pid = spawn_server(conf);
+    corral_status_t st = CORRAL_ERR_IO;
+    for (int i = 0; i < 100 && st != CORRAL_OK; i++) {
+        out.len = 0;
+        st = call_actor(&a, key, "echo", "again", 5, 500, &out, &err);
+        if (st != CORRAL_OK) usleep(100000);
+    }
+    CHECK_EQ_INT(st, CORRAL_OK);
+    CHECK(out.len == 5 && memcmp(out.data, "again", 5) == 0);
+    corral_buf_free(&out);
+    member_stop(&b);
+    member_stop(&a);
+    stop_server(pid);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+    corral_nkey_wipe(&user);
+    corral_nkey_wipe_text(useed, sizeof useed);
+}
+
 TEST_MAIN(TEST_ENTRY(remote_actor_call), TEST_ENTRY(timeout_when_callee_hangs),
           TEST_ENTRY(queue_group_balancing), TEST_ENTRY(chunked_payload),
           TEST_ENTRY(remote_provider_call), TEST_ENTRY(late_host_learns_links),
           TEST_ENTRY(control_subjects), TEST_ENTRY(forged_invocations_refused),
           TEST_ENTRY(host_hooks), TEST_ENTRY(events_and_heartbeat),
-          TEST_ENTRY(remote_call_by_alias), TEST_ENTRY(reconnect)
+          TEST_ENTRY(remote_call_by_alias), TEST_ENTRY(reconnect), TEST_ENTRY(nkey_auth)
 #ifdef CORRAL_CLI_PATH
           , TEST_ENTRY(cli_get_and_watch)
 #endif
