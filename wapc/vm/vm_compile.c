@@ -20,7 +20,10 @@
 #include "vm_ops.h"
 #include "vm_rd.h"
 
-enum { K_SLOT, K_LOCAL, K_CONST };
+/* Where an entry's value is: its home slot, a local (deferred local.get),
+ * a constant, or "slot `local` + constant k" (a deferred i32.add/sub with a
+ * constant, which loads and stores fold into their address). */
+enum { K_SLOT, K_LOCAL, K_CONST, K_ADDI };
 
 typedef struct ent {
     uint8_t type, kind;
@@ -164,6 +167,8 @@ static void put(cc_t *c, ent_t *e, uint32_t dst, uint32_t i)
         ins(c, OP_copy); w(c, dst); w(c, e->local);
     } else if (e->kind == K_CONST) {
         ins(c, OP_const); w(c, dst); w(c, e->k);
+    } else if (e->kind == K_ADDI) {
+        ins(c, OP_i32_add_si); w(c, dst); w(c, e->local); w(c, (uint32_t)e->k);
     } else if (home(c, i) != dst) {
         ins(c, OP_copy); w(c, dst); w(c, home(c, i));
     }
@@ -182,7 +187,7 @@ static void materialize(cc_t *c, uint32_t i)
 static uint32_t src(cc_t *c, ent_t *e, uint32_t i)
 {
     if (e->kind == K_LOCAL) return e->local;
-    if (e->kind == K_CONST) {
+    if (e->kind == K_CONST || e->kind == K_ADDI) {
         put(c, e, home(c, i), i);
         e->kind = K_SLOT;
     }
@@ -192,7 +197,8 @@ static uint32_t src(cc_t *c, ent_t *e, uint32_t i)
 static void materialize_locals(cc_t *c, int only, uint32_t local)
 {
     for (uint32_t i = 0; i < c->sp; i++)
-        if (c->st[i].kind == K_LOCAL && (!only || c->st[i].local == local)) materialize(c, i);
+        if ((c->st[i].kind == K_LOCAL || c->st[i].kind == K_ADDI) && (!only || c->st[i].local == local))
+            materialize(c, i);
 }
 
 /* ---- labels and branches -------------------------------------------------------------- */
@@ -433,6 +439,15 @@ static corral_status_t emit_binop(cc_t *c, int op_ss, int has_si, uint8_t tin, u
     TRY(pop(c, tin, &b));
     TRY(pop(c, tin, &a));
     uint32_t h = c->sp;
+    if ((op_ss == OP_i32_add_ss || op_ss == OP_i32_sub_ss) && b.kind == K_CONST && live(c) &&
+        (a.kind == K_LOCAL || a.kind == K_SLOT || a.kind == K_ADDI)) {
+        uint32_t k = (uint32_t)b.k;
+        if (op_ss == OP_i32_sub_ss) k = 0u - k;
+        uint32_t base = a.kind == K_SLOT ? home(c, h) : a.local;
+        if (a.kind == K_ADDI) k += (uint32_t)a.k;
+        forget_last(c);
+        return push(c, VT_I32, K_ADDI, base, k);
+    }
     int op = op_ss;
     uint64_t sb;
     if (has_si && b.kind == K_CONST) {
@@ -851,7 +866,7 @@ static corral_status_t body(cc_t *c)
             }
             int pending = 0;
             for (uint32_t i = 0; i < c->sp; i++)
-                if (c->st[i].kind == K_LOCAL && c->st[i].local == x) pending = 1;
+                if ((c->st[i].kind == K_LOCAL || c->st[i].kind == K_ADDI) && c->st[i].local == x) pending = 1;
             if (!pending && e.kind == K_SLOT && c->last_dst != NONE && c->last_h == h && !c->oom) {
                 c->code[c->last_dst] = x;
                 forget_last(c);
@@ -918,7 +933,11 @@ static corral_status_t body(cc_t *c)
             size_t fat = c->last_ins;
             TRY(pop(c, VT_I32, &a));
             uint32_t h = c->sp;
-            if (fold) {
+            if (a.kind == K_ADDI && live(c)) {
+                size_t i0 = ins(c, OP_i32_load_si + 2 * (op - 0x28));
+                w(c, home(c, h)); w(c, a.local); w(c, (uint32_t)a.k); w(c, off);
+                c->last_ins = i0; c->last_dst = i0 + 1; c->last_h = h;
+            } else if (fold) {
                 c->n = fat;
                 size_t i0 = ins(c, OP_i32_load_ss + 2 * (op - 0x28) + fsi);
                 w(c, home(c, h)); w(c, fa); w(c, fb); w(c, off);
@@ -940,10 +959,20 @@ static corral_status_t body(cc_t *c)
             static const uint8_t vt[9] = {VT_I32, VT_I64, VT_F32, VT_F64, VT_I32, VT_I32, VT_I64, VT_I64, VT_I64};
             uint32_t off;
             TRY(memarg(c, lg[op - 0x36], &off));
-            uint8_t ty[2] = {VT_I32, vt[op - 0x36]};
-            uint32_t s[2];
-            TRY(pop_slots(c, 2, ty, s));
-            if (live(c)) { ins(c, OP_i32_store + (op - 0x36)); w(c, s[0]); w(c, s[1]); w(c, off); }
+            ent_t ev, ea;
+            TRY(pop(c, vt[op - 0x36], &ev));
+            TRY(pop(c, VT_I32, &ea));
+            uint32_t h = c->sp;
+            if (ea.kind == K_ADDI) {
+                uint32_t sv = src(c, &ev, h + 1);
+                if (live(c)) {
+                    ins(c, OP_i32_store_si + (op - 0x36));
+                    w(c, ea.local); w(c, sv); w(c, off); w(c, (uint32_t)ea.k);
+                }
+            } else {
+                uint32_t sv = src(c, &ev, h + 1), sa = src(c, &ea, h);
+                if (live(c)) { ins(c, OP_i32_store + (op - 0x36)); w(c, sa); w(c, sv); w(c, off); }
+            }
             break;
         }
         case 0x3f: { /* memory.size */

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vm_int.h"
@@ -96,6 +97,42 @@ static uint64_t elem_value(corral_vm_instance_t *inst, const vm_cexpr_t *e)
     }
 }
 
+#ifdef VM_PROFILE
+/* Developer aid (build with -DVM_PROFILE): counts executed instructions per
+ * handler and prints the histogram at exit. Single-threaded use only. */
+#define X_(n) #n,
+static const char *const prof_names[] = {VM_OPS};
+#undef X_
+static uint64_t prof_count[OP_COUNT_];
+static const void *const *prof_tbl;
+static void prof_dump(void)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < OP_COUNT_; i++) total += prof_count[i];
+    for (int k = 0; k < 40; k++) {
+        int best = -1;
+        for (int i = 0; i < OP_COUNT_; i++)
+            if (prof_count[i] && (best < 0 || prof_count[i] > prof_count[best])) best = i;
+        if (best < 0) break;
+        fprintf(stderr, "%-24s %12llu %5.1f%%\n", prof_names[best], (unsigned long long)prof_count[best],
+                100.0 * (double)prof_count[best] / (double)total);
+        prof_count[best] = 0;
+    }
+}
+static void vm_prof_hit(const void *const *tbl, uint64_t h)
+{
+    if (!prof_tbl) {
+        prof_tbl = tbl;
+        atexit(prof_dump);
+    }
+    for (int i = 0; i < OP_COUNT_; i++)
+        if ((uint64_t)(uintptr_t)tbl[i] == h) {
+            prof_count[i]++;
+            return;
+        }
+}
+#endif
+
 static corral_status_t interp(vm_exec_t *ex, corral_vm_instance_t *inst, vm_func_t *entry,
                               uint64_t *sp, const void *const **tbl_out)
 {
@@ -129,7 +166,15 @@ static corral_status_t interp(vm_exec_t *ex, corral_vm_instance_t *inst, vm_func
             ms = m0_->size;                                                                        \
         }                                                                                          \
     } while (0)
+#ifdef VM_PROFILE
+#define DISPATCH()                                                                                 \
+    do {                                                                                           \
+        vm_prof_hit(tbl, ip[0]);                                                                   \
+        goto *(const void *)(uintptr_t)ip[0];                                                      \
+    } while (0)
+#else
 #define DISPATCH() goto *(const void *)(uintptr_t)ip[0]
+#endif
 #define NEXT(n)                                                                                    \
     do {                                                                                           \
         ip += (n);                                                                                 \
@@ -640,15 +685,25 @@ op_jmp_loop:
         memcpy(mb + ea, &v, sizeof v);                                                             \
         NEXT(4);                                                                                   \
     }
-    ST(i32_store, uint32_t)
-    ST(i64_store, uint64_t)
-    ST(f32_store, uint32_t)
-    ST(f64_store, uint64_t)
-    ST(i32_store8, uint8_t)
-    ST(i32_store16, uint16_t)
-    ST(i64_store8, uint8_t)
-    ST(i64_store16, uint16_t)
-    ST(i64_store32, uint32_t)
+    /* _si: the address is slot + constant (a folded i32.add), wrapping */
+#define STF(name, T)                                                                               \
+    op_##name##_si: {                                                                              \
+        uint64_t ea = (uint64_t)(uint32_t)((uint32_t)S(1) + (uint32_t)ip[4]) + ip[3];              \
+        if (CORRAL_UNLIKELY(ea + sizeof(T) > ms)) TRAP(CORRAL_ERR_TRAP_MEMORY_OOB);                \
+        T v = (T)S(2);                                                                             \
+        memcpy(mb + ea, &v, sizeof v);                                                             \
+        NEXT(5);                                                                                   \
+    }                                                                                              \
+    ST(name, T)
+    STF(i32_store, uint32_t)
+    STF(i64_store, uint64_t)
+    STF(f32_store, uint32_t)
+    STF(f64_store, uint64_t)
+    STF(i32_store8, uint8_t)
+    STF(i32_store16, uint16_t)
+    STF(i64_store8, uint8_t)
+    STF(i64_store16, uint16_t)
+    STF(i64_store32, uint32_t)
 
 done:
     ex->countdown = budget;

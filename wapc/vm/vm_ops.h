@@ -67,6 +67,7 @@
 #define VM_X_SS_(n) X_(n##_ss) X_(n##_si)
 #define VM_X_JIF_(n) X_(jif_##n##_ss) X_(jif_##n##_si)
 #define VM_X_JIFL_(n) X_(jifl_##n##_ss) X_(jifl_##n##_si)
+#define VM_X_SI1_(n) X_(n##_si)
 
 #define VM_OPS                                                                                     \
     VM_OPS_MISC                                                                                    \
@@ -74,7 +75,7 @@
     VM_FBIN(VM_X_ONE_, f32) VM_FBIN(VM_X_ONE_, f64)                                                \
     VM_UNOPS(VM_X_ONE_) VM_LOADS(VM_X_ONE_) VM_STORES(VM_X_ONE_)                                   \
     VM_ICMP(VM_X_JIF_, i32) VM_ICMP(VM_X_JIF_, i64)                                                \
-    VM_ICMP(VM_X_JIFL_, i32) VM_ICMP(VM_X_JIFL_, i64) VM_LOADS(VM_X_SS_)
+    VM_ICMP(VM_X_JIFL_, i32) VM_ICMP(VM_X_JIFL_, i64) VM_LOADS(VM_X_SS_) VM_STORES(VM_X_SI1_)
 
 #define X_(n) OP_##n,
 enum vm_op { VM_OPS OP_COUNT_ };
