@@ -437,6 +437,45 @@ TEST(control_subjects) {
     CHECK(natsConnection_RequestString(&r, nc, subj, "{\"constraints\":{\"zone\":\"mars\"}}",
                                        300) != NATS_OK);
     natsMsg_Destroy(r);
+    /* lp / sp: a provider by command */
+    snprintf(subj, sizeof subj, "wasmbus.ctl.%s.cmd.%s.lp", ln, corral_host_key(a.host));
+    REQUIRE(natsConnection_RequestString(&r, nc, subj, "{\"kind\":\"keyvalue:memory\"}", 5000) ==
+            NATS_OK);
+    j = json_loadb(natsMsg_GetData(r), (size_t)natsMsg_GetDataLength(r), 0, NULL);
+    CHECK(json_is_true(json_object_get(j, "accepted")));
+    char pk[CORRAL_HOST_KEY_LEN] = "";
+    const char *pks = json_string_value(json_object_get(json_object_get(j, "result"), "key"));
+    if (pks) snprintf(pk, sizeof pk, "%s", pks);
+    json_decref(j);
+    natsMsg_Destroy(r);
+    snprintf(subj, sizeof subj, "wasmbus.ctl.%s.cmd.%s.sp", ln, corral_host_key(a.host));
+    snprintf(cmd, sizeof cmd, "{\"provider\":\"%s\"}", pk);
+    REQUIRE(natsConnection_RequestString(&r, nc, subj, cmd, 5000) == NATS_OK);
+    j = json_loadb(natsMsg_GetData(r), (size_t)natsMsg_GetDataLength(r), 0, NULL);
+    CHECK(json_is_true(json_object_get(j, "accepted")));
+    json_decref(j);
+    natsMsg_Destroy(r);
+    /* sa: stop the actor; then nobody answers for it */
+    snprintf(subj, sizeof subj, "wasmbus.ctl.%s.cmd.%s.sa", ln, corral_host_key(a.host));
+    snprintf(cmd, sizeof cmd, "{\"actor\":\"%s\"}", k);
+    REQUIRE(natsConnection_RequestString(&r, nc, subj, cmd, 5000) == NATS_OK);
+    j = json_loadb(natsMsg_GetData(r), (size_t)natsMsg_GetDataLength(r), 0, NULL);
+    CHECK(json_is_true(json_object_get(j, "accepted")));
+    json_decref(j);
+    natsMsg_Destroy(r);
+    snprintf(subj, sizeof subj, "wasmbus.rpc.%s.%s", ln, k);
+    r = NULL;
+    CHECK_EQ_INT(natsConnection_RequestString(&r, nc, subj, "x", 1000), NATS_NO_RESPONDERS);
+    natsMsg_Destroy(r);
+    /* a refused command carries the host's reason */
+    snprintf(subj, sizeof subj, "wasmbus.ctl.%s.cmd.%s.sa", ln, corral_host_key(a.host));
+    REQUIRE(natsConnection_RequestString(&r, nc, subj, "{\"actor\":\"nobody\"}", 5000) ==
+            NATS_OK);
+    j = json_loadb(natsMsg_GetData(r), (size_t)natsMsg_GetDataLength(r), 0, NULL);
+    CHECK(json_is_false(json_object_get(j, "accepted")));
+    CHECK_CONTAINS(json_string_value(json_object_get(j, "error")), "nobody");
+    json_decref(j);
+    natsMsg_Destroy(r);
     /* an unknown command is refused */
     snprintf(subj, sizeof subj, "wasmbus.ctl.%s.cmd.%s.xyz", ln, corral_host_key(a.host));
     REQUIRE(natsConnection_RequestString(&r, nc, subj, "{}", 2000) == NATS_OK);
@@ -444,6 +483,14 @@ TEST(control_subjects) {
     CHECK(json_is_false(json_object_get(j, "accepted")));
     json_decref(j);
     natsMsg_Destroy(r);
+    /* stop: the host is asked to stop (corral up then drains and exits) */
+    snprintf(subj, sizeof subj, "wasmbus.ctl.%s.cmd.%s.stop", ln, corral_host_key(a.host));
+    REQUIRE(natsConnection_RequestString(&r, nc, subj, "{}", 5000) == NATS_OK);
+    j = json_loadb(natsMsg_GetData(r), (size_t)natsMsg_GetDataLength(r), 0, NULL);
+    CHECK(json_is_true(json_object_get(j, "accepted")));
+    json_decref(j);
+    natsMsg_Destroy(r);
+    CHECK_EQ_INT(corral_host_wait(a.host, 2000), 1);
     natsConnection_Destroy(nc);
     member_stop(&a);
 }
