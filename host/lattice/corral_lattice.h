@@ -20,10 +20,16 @@
  * functions for everything that arrives (corral_host_call for actors,
  * corral_host_control_exec for control commands, corral_host_link_put/_del
  * for links learned from the bucket). The host calls the lattice through a
- * table of hooks (corral_lattice_remote_t below) when a callee is not local;
- * see corral_lattice_remote_hooks. Until the host takes that table, the
- * lattice learns local actors and providers by reading the host's inventory
- * (corral_lattice_sync, also done on every heartbeat tick).
+ * table of hooks (corral_lattice_remote_t below, the same table as
+ * corral_host_remote_t) when a callee is not local: corral_lattice_start
+ * installs it with corral_host_set_remote, and provider invocations that
+ * arrive go to corral_host_provider_call. The lattice also reads the host's
+ * inventory every second (corral_lattice_sync) to catch anything the hooks
+ * did not report (e.g. the built-in providers started with the host).
+ *
+ * Lifetimes: create the host and start it, then the lattice. To shut down,
+ * stop the host first (corral_host_stop: no call is inside a hook after it),
+ * then free the lattice, then free the host.
  *
  * Conventions: `err` may be NULL; a failing call fills it with its status
  * and a message naming what failed. Allocation goes through corral_malloc
@@ -204,7 +210,9 @@ typedef corral_status_t (*corral_lattice_provider_call_fn)(
 typedef struct corral_lattice_config {
     const char *lattice;       /* NULL = "default"; [A-Za-z0-9_-]+ */
     const char *nats_url;      /* NULL = CORRAL_LATTICE_DEFAULT_URL; comma-separated list ok */
-    const char *nkey_seed;     /* user nkey seed (SU...) or file; NULL = none */
+    const char *nkey_seed;     /* NATS user nkey seed (SU...) or a file holding it;
+                                  it signs the server's nonce on every (re)connect;
+                                  NULL = none */
     const char *creds_file;    /* NATS .creds file; NULL = none */
     const char *cluster_seed;  /* cluster seed (SC...) or file; NULL = generate one
                                   (logged as a warning: other hosts must list its
@@ -232,7 +240,9 @@ corral_status_t corral_lattice_new(corral_host_t *host, const corral_lattice_con
 /* Connects (the first connection must succeed: CORRAL_ERR_IO "cannot reach
  * NATS at <url>: ..."; afterwards it reconnects forever with jittered
  * back-off, buffering up to 8 MiB of publishes while disconnected), opens or
- * creates the key-value bucket LATTICEDATA_<lattice>, subscribes the control
+ * creates the key-value buckets LATTICEDATA_<lattice> and CHUNKS_<lattice>,
+ * registers the wasmcloud:messaging provider ("messaging", on this
+ * connection) in the built-in registry, subscribes the control
  * subjects and every local actor / provider, applies every link of the
  * bucket, starts the heartbeat thread and publishes host_started. */
 corral_status_t corral_lattice_start(corral_lattice_t *lat, corral_err_t *err);
