@@ -276,11 +276,39 @@ static const char *const storm_caps[] = {"wasmcloud:builtin:numbergen", NULL};
  * the clock every 4096 back-edges whatever they cost, so a loop of host
  * calls overshoots by 4096 host calls). This test checks the error, that
  * the host answers meanwhile, and memory over 10 000 storms stopped by fuel
- * (200 units, about 200 host calls each); host_call_storm_stop_time (not
- * registered until the engine bug is fixed) checks the time bound. */
+ * (200 units, about 200 host calls each). The time to stop is printed but
+ * not bounded here (it overshoots by 4096 host calls: 60 ms on a quiet
+ * machine, over 2 s under ASan and load); host_call_storm_stop_time checks
+ * the bound with slow host calls (not registered until the engine bug is
+ * fixed). */
 TEST(host_call_storm) { deadline_case("rel_storm", storm_caps, 0, 200); }
 
-TEST(host_call_storm_stop_time) { deadline_case("rel_storm", storm_caps, -1, 0); }
+/* The deadline's bound when each loop iteration is a slow host call (an
+ * actor -> actor call into "slowpoke", which spins until its own 1 ms
+ * deadline): the caller's 100 ms deadline must still stop it within the
+ * bound. Fails today (bugs.md): the engine looks at the clock only every
+ * 4096 iterations, i.e. after about 4 s here. Not registered. */
+TEST(host_call_storm_stop_time) {
+    fixture_t f;
+    REQUIRE(fx_init(&f));
+    corral_err_t err;
+    corral_host_limits_t slow = {0}, lim = {0};
+    slow.deadline_ms = 1;
+    lim.deadline_ms = 100;
+    char key[CORRAL_HOST_KEY_LEN];
+    CHECK_EQ_INT(start_signed(f.h, "rel_loop", "slowpoke", NULL, "slowpoke", &slow, NULL, &err),
+                 CORRAL_OK);
+    CHECK_EQ_INT(start_signed(f.h, "rel_storm_slow", "storm", NULL, NULL, &lim, key, &err),
+                 CORRAL_OK);
+    run_t r;
+    run_calls(f.h, key, "x", 0, 3, CORRAL_ERR_TRAP_DEADLINE, "deadline exceeded", &r);
+    fprintf(stderr, "  figure: rel_storm_slow: time to stop with deadline 100 ms: mean %.1f ms, "
+            "max %.1f ms\n", r.sum_ms / 3, r.max_ms);
+    CHECK_EQ_INT(r.wrong, 0);
+    CHECK(r.max_ms <= 100.0 + REL_STOP_SLACK_MS);
+    CHECK(echo_ok(f.h));
+    fx_deinit(&f);
+}
 
 TEST(deep_recursion) {
     hostile("rel_recurse", NULL, "x", NULL, CORRAL_ERR_TRAP_STACK_EXHAUSTED,
