@@ -1152,6 +1152,46 @@ TEST(nkey_auth) {
     corral_nkey_wipe_text(useed, sizeof useed);
 }
 
+#ifdef CORRAL_HOST_REMOTE
+/* A provider on one host delivering to an actor on another: the messaging
+ * provider on b gets a message for echo, which runs only on a. */
+TEST(provider_to_remote_actor) {
+    NEED_SERVER();
+    char ln[64], key[CORRAL_HOST_KEY_LEN], subj[128];
+    new_lattice(ln, sizeof ln);
+    member_t a, b;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+    REQUIRE(member_start(&b, ln, NULL, NULL) == 0);
+    REQUIRE(start_echo(&a, key) == 0);
+    corral_host_provider_opts_t po = {0};
+    po.kind = "messaging";
+    corral_err_t err;
+    REQUIRE(corral_host_provider_start(b.host, &po, NULL, &err) == CORRAL_OK);
+    snprintf(subj, sizeof subj, "news.%s", ln);
+    corral_host_kv_t v[1] = {{"SUBSCRIPTION", subj}};
+    REQUIRE(corral_host_link_put(a.host, key, "wasmcloud:messaging", "default", v, 1, &err) ==
+            CORRAL_OK);
+    natsConnection *nc = NULL;
+    REQUIRE(natsConnection_ConnectTo(&nc, g_url) == NATS_OK);
+    corral_host_actor_stats_t as = {0};
+    for (int i = 0; i < 150 && as.calls == 0; i++) { /* until b has applied the link */
+        natsConnection_PublishString(nc, subj, "hello");
+        natsConnection_Flush(nc);
+        usleep(20000);
+        REQUIRE(corral_host_actor_stats(a.host, key, &as, NULL) == CORRAL_OK);
+    }
+    CHECK(as.calls >= 1); /* HandleMessage reached echo on a (which does not know it) */
+    corral_lattice_stats_t sa, sb;
+    corral_lattice_stats(a.lat, &sa);
+    corral_lattice_stats(b.lat, &sb);
+    CHECK(sa.calls_in >= 1);
+    CHECK(sb.calls_out >= 1);
+    natsConnection_Destroy(nc);
+    member_stop(&b);
+    member_stop(&a);
+}
+#endif
+
 TEST_MAIN(TEST_ENTRY(remote_actor_call), TEST_ENTRY(timeout_when_callee_hangs),
           TEST_ENTRY(queue_group_balancing), TEST_ENTRY(chunked_payload),
           TEST_ENTRY(remote_provider_call), TEST_ENTRY(late_host_learns_links),
@@ -1165,6 +1205,6 @@ TEST_MAIN(TEST_ENTRY(remote_actor_call), TEST_ENTRY(timeout_when_callee_hangs),
           , TEST_ENTRY(cli_lattice_get)
 #endif
 #ifdef CORRAL_HOST_REMOTE
-          , TEST_ENTRY(host_dispatch_across_hosts)
+          , TEST_ENTRY(host_dispatch_across_hosts), TEST_ENTRY(provider_to_remote_actor)
 #endif
 )
