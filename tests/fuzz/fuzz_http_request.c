@@ -9,7 +9,9 @@
  * must be an HTTP/1.x status line. Library: corral_http (alias of
  * corral_provider_http; msgpack-c comes with it).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strcasestr */
+#endif
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
