@@ -125,6 +125,9 @@ int corral_cli_watch(int argc, char **argv) {
         natsConnection_Destroy(nc);
         return CORRAL_EXIT_FAIL;
     }
+    natsConnection_Flush(nc); /* subscribed at the server before saying so */
+    fprintf(stderr, "watching %s at %s\n", subj, o.url);
+    fflush(stderr);
     signal(SIGINT, on_sigint);
     long seen = 0;
     while (!g_stop && (!o.count || seen < o.count)) {

@@ -660,14 +660,16 @@ TEST(cli_get_and_watch) {
     /* watch: the next actor_started event, printed as one line */
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
-             "%s watch events --lattice %s --nats %s --type actor_started --count 1 --timeout 5000",
+             "%s watch events --lattice %s --nats %s --type actor_started --count 1 "
+             "--timeout 10000 2>&1",
              CORRAL_CLI_PATH, ln, g_url);
     FILE *f = popen(cmd, "r");
     REQUIRE(f);
-    usleep(300000); /* let it subscribe */
+    char line[2048] = "";
+    if (!fgets(line, sizeof line, f)) line[0] = 0; /* "watching ...": it has subscribed */
+    CHECK_CONTAINS(line, "watching wasmbus.evt.");
     char key[CORRAL_HOST_KEY_LEN];
     REQUIRE(start_echo(&a, key) == 0);
-    char line[2048] = "";
     if (!fgets(line, sizeof line, f)) line[0] = 0;
     pclose(f);
     CHECK_CONTAINS(line, "actor_started");
