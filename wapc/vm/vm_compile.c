@@ -138,7 +138,8 @@ static corral_status_t push(cc_t *c, uint8_t type, uint8_t kind, uint32_t local,
     }
     c->st[c->sp++] = (ent_t){type, kind, local, k};
     if (c->sp > c->maxh) c->maxh = c->sp;
-    if (c->nlocals + (uint64_t)c->maxh > 1000000) MAL(c->r->p, "function frame too large");
+    if (c->nlocals + (uint64_t)c->maxh > 1000000)
+        return vm_rd_fail(c->r, c->r->p, CORRAL_ERR_VM_UNSUPPORTED, "function frame too large for this engine");
     return CORRAL_OK;
 }
 
