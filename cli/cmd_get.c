@@ -13,6 +13,8 @@
 static void get_usage(FILE *out) {
     fprintf(out,
             "usage: corral get inventory [--json] [--run-dir D]\n"
+            "       corral get hosts|links|claims [--lattice L] [--nats URL] [--json]\n"
+            "       (the lattice over NATS: see 'corral get hosts --help')\n"
             "       corral get health <actor key or alias> [--json] [--run-dir D]\n\n"
             "Lists the running host's actors (key, name, alias, revision, instances, calls,\n"
             "errors, traps), providers (service key, name, contract, link name) and links.\n"
@@ -93,7 +95,12 @@ static void print_inventory(json_t *inv) {
     }
 }
 
+int corral_cli_lattice_get(int argc, char **argv); /* cmd_lattice.c */
+
 int corral_cli_get(int argc, char **argv) {
+    if (argc >= 2 && (strcmp(argv[1], "hosts") == 0 || strcmp(argv[1], "links") == 0 ||
+                      strcmp(argv[1], "claims") == 0))
+        return corral_cli_lattice_get(argc, argv);
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
                                          {"run-dir", required_argument, NULL, 'R'},
                                          {"help", no_argument, NULL, 'h'},

@@ -30,6 +30,9 @@ int corral_cli_up(int argc, char **argv) {
 #ifdef CORRAL_HAVE_HTTP_PROVIDER
 #include "corral_provider_http.h"
 #endif
+#ifdef CORRAL_HAVE_LATTICE
+#include "corral_lattice.h"
+#endif
 
 static void up_usage(FILE *out) {
     fprintf(out,
@@ -49,7 +52,13 @@ static void up_usage(FILE *out) {
             "  --allow-unsigned   accept actor modules without a claims token\n"
             "  --workers N        worker threads for provider -> actor calls (default: one\n"
             "                     per core)\n"
-            "  --label K=V        a host label (repeatable; adds to the manifest's labels)\n\n"
+            "  --label K=V        a host label (repeatable; adds to the manifest's labels)\n"
+            "  --lattice NAME     join lattice NAME over NATS (docs/lattice.md)\n"
+            "  --nats URL         NATS server(s) of the lattice (default nats://127.0.0.1:4222)\n"
+            "  --nats-creds FILE  NATS credentials file; --nats-nkey SEED|FILE a user nkey\n"
+            "  --cluster-seed S   the lattice's cluster seed (SC...) or a file holding it\n"
+            "                     (default: a new one, printed as a warning)\n"
+            "  --cluster-issuer C accept invocations signed by cluster key C (repeatable)\n\n"
             "exit codes: 0 stopped cleanly, 1 the host or the manifest's actors, providers\n"
             "            or links failed to start, 2 usage error, 3 the manifest is missing\n"
             "            or malformed, 4 internal error\n");
@@ -173,6 +182,12 @@ int corral_cli_up(int argc, char **argv) {
                                          {"allow-unsigned", no_argument, NULL, 'U'},
                                          {"workers", required_argument, NULL, 'w'},
                                          {"label", required_argument, NULL, 'l'},
+                                         {"lattice", required_argument, NULL, 1000},
+                                         {"nats", required_argument, NULL, 1001},
+                                         {"nats-creds", required_argument, NULL, 1002},
+                                         {"nats-nkey", required_argument, NULL, 1003},
+                                         {"cluster-seed", required_argument, NULL, 1004},
+                                         {"cluster-issuer", required_argument, NULL, 1005},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *run_dir = NULL, *data_dir = NULL;
@@ -186,6 +201,13 @@ int corral_cli_up(int argc, char **argv) {
     corral_host_t *host = NULL;
     corral_err_t err;
     corral_err_clear(&err);
+    const char *lattice = NULL, *nats_url = NULL, *nats_creds = NULL, *nats_nkey = NULL,
+               *cluster_seed = NULL;
+    const char **issuers = NULL;
+    size_t n_issuers = 0;
+#ifdef CORRAL_HAVE_LATTICE
+    corral_lattice_t *lat = NULL;
+#endif
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "R:D:F:L:Uw:l:h", opts, NULL)) != -1) {
@@ -221,6 +243,22 @@ int corral_cli_up(int argc, char **argv) {
             if ((rc = add_label(&labels, &n_cli_labels, optarg)) != CORRAL_EXIT_OK) goto done;
             rc = CORRAL_EXIT_USAGE;
             break;
+        case 1000: lattice = optarg; break;
+        case 1001: nats_url = optarg; break;
+        case 1002: nats_creds = optarg; break;
+        case 1003: nats_nkey = optarg; break;
+        case 1004: cluster_seed = optarg; break;
+        case 1005: {
+            const char **grown = corral_realloc(issuers, (n_issuers + 1) * sizeof *issuers);
+            if (!grown) {
+                corral_cli_error("out of memory");
+                rc = CORRAL_EXIT_INTERNAL;
+                goto done;
+            }
+            issuers = grown;
+            issuers[n_issuers++] = optarg;
+            break;
+        }
         case 'h': up_usage(stdout); rc = CORRAL_EXIT_OK; goto done;
         default: up_usage(stderr); goto done;
         }
@@ -230,6 +268,18 @@ int corral_cli_up(int argc, char **argv) {
         corral_cli_error("up takes at most one manifest (see 'corral up --help')");
         goto done;
     }
+#ifndef CORRAL_HAVE_LATTICE
+    if (lattice || nats_url || nats_creds || nats_nkey || cluster_seed || n_issuers) {
+        corral_cli_error("this corral was built without lattice support (libnats)");
+        rc = CORRAL_EXIT_INTERNAL;
+        goto done;
+    }
+#else
+    if (!lattice && (nats_url || nats_creds || nats_nkey || cluster_seed || n_issuers)) {
+        corral_cli_error("--nats, --cluster-seed and --cluster-issuer need --lattice NAME");
+        goto done;
+    }
+#endif
     if (argc - optind == 1) {
         corral_status_t st = corral_manifest_load(argv[optind], &m, &err);
         if (st != CORRAL_OK) {
@@ -301,6 +351,32 @@ int corral_cli_up(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+#ifdef CORRAL_HAVE_LATTICE
+    if (lattice) {
+        corral_lattice_config_t lc;
+        memset(&lc, 0, sizeof lc);
+        lc.lattice = lattice;
+        lc.nats_url = nats_url;
+        lc.creds_file = nats_creds;
+        lc.nkey_seed = nats_nkey;
+        lc.cluster_seed = cluster_seed;
+        lc.cluster_issuers = issuers;
+        lc.n_cluster_issuers = n_issuers;
+        lc.labels = labels;
+        lc.nlabels = n_labels;
+        if ((st = corral_lattice_new(host, &lc, &lat, &err)) != CORRAL_OK ||
+            (st = corral_lattice_start(lat, &err)) != CORRAL_OK) {
+            corral_cli_error("cannot join lattice %s: %s", lattice, corral_err_msg(&err));
+            rc = st == CORRAL_ERR_NOMEM ? CORRAL_EXIT_INTERNAL : CORRAL_EXIT_FAIL;
+            goto stop;
+        }
+        /* seed text given on the command line: erase it once read */
+        if (cluster_seed && cluster_seed[0] == 'S' && !strchr(cluster_seed, '/'))
+            corral_nkey_wipe_text((char *)cluster_seed, strlen(cluster_seed) + 1);
+        if (nats_nkey && nats_nkey[0] == 'S' && !strchr(nats_nkey, '/'))
+            corral_nkey_wipe_text((char *)nats_nkey, strlen(nats_nkey) + 1);
+    }
+#endif
     if ((st = corral_host_control_start(host, run_dir, &err)) != CORRAL_OK) {
         corral_cli_error("cannot open the control socket: %s", corral_err_msg(&err));
         goto stop;
@@ -320,10 +396,18 @@ int corral_cli_up(int argc, char **argv) {
     rc = CORRAL_EXIT_OK;
 stop:
     corral_host_stop(host);
+#ifdef CORRAL_HAVE_LATTICE
+    corral_lattice_free(lat); /* after the host: nothing is inside a lattice hook now */
+    lat = NULL;
+#endif
     if (rc == CORRAL_EXIT_OK) corral_log(CORRAL_LOG_INFO, "up", "host stopped");
 done:
     g_host = NULL;
+#ifdef CORRAL_HAVE_LATTICE
+    corral_lattice_free(lat);
+#endif
     corral_host_free(host);
+    corral_free(issuers);
     for (size_t i = 0; i < n_cli_labels; i++) corral_free((char *)labels[i].key);
     corral_free(labels);
     corral_manifest_free(m);
