@@ -260,6 +260,13 @@ static void branch_copies(cc_t *c, ctrl_t *l)
 {
     uint32_t n = label_arity(l);
     if (l->kind == C_FUNC) {
+        /* a single result just computed: write it straight to slot 0 */
+        if (n == 1 && c->sp > 0 && c->st[c->sp - 1].kind == K_SLOT && c->last_dst != NONE &&
+            c->last_h == c->sp - 1 && live(c) && !c->oom) {
+            c->code[c->last_dst] = 0;
+            forget_last(c);
+            return;
+        }
         /* results go to slots 0..n, which may be locals that deferred
          * entries still read: first move those entries home (without
          * changing the compile-time stack: this code may be conditional) */
