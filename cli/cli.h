@@ -34,6 +34,7 @@ int corral_cli_exit_for(corral_status_t st);
     X(claims, "sign, inspect and verify actor modules")                                            \
     X(spectest, "run WebAssembly core spec test scripts against the engine")                       \
     X(wasm, "run or validate a plain WebAssembly module")                                          \
+    X(compile, "compile a module ahead of time into a native artifact")                            \
     X(call, "make one waPC call into an actor module, without a host")                             \
     X(up, "run a host in the foreground, applying a manifest")                                     \
     X(get, "show a running host's inventory")                                                      \

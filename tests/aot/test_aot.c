@@ -1,0 +1,406 @@
+/*
+ * test_aot.c - the AOT tier (wapc/aot/corral_aot.h): compiles limits.wat's
+ * module once, then checks every behaviour against the interpreter running
+ * the same module in the same process - values of each type, memory and its
+ * page cap, traps and their codes, fuel, deadline, interrupt, call depth,
+ * call_indirect, host imports (results and traps) - and the artifact rules:
+ * hash and ABI checks, truncation, the cache directory's permissions.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "corral_aot.h"
+#include "corral_claims.h"
+#include "corral_vm.h"
+#include "test.h"
+
+static char dir[256], art[300];
+static corral_aot_module_t *amod;
+static corral_vm_module_t *vmod;
+
+static corral_status_t host_add(corral_vm_instance_t *caller, uint64_t *sp, void *user) {
+    (void)caller;
+    sp[0] = (uint64_t)(uint32_t)sp[0] + sp[1] + (uint64_t)(uintptr_t)user;
+    return CORRAL_OK;
+}
+
+static corral_status_t host_fail(corral_vm_instance_t *caller, uint64_t *sp, void *user) {
+    (void)user;
+    return corral_vm_trap(caller, CORRAL_ERR_TRAP_HOST, "host refused %u", (unsigned)sp[0]);
+}
+
+/* Both tiers side by side. */
+typedef struct pair {
+    corral_aot_instance_t *a;
+    corral_vm_instance_t *v;
+    corral_vm_imports_t *imp;
+} pair_t;
+
+/* Compiles the module once (the first test that needs it); each test then
+ * loads its own module objects (mods_open/mods_close) so the harness's
+ * per-test leak check sees balanced allocations. */
+static int compiled;
+static uint8_t *wasm_bytes;
+static size_t wasm_len;
+
+static int setup(void) {
+    if (compiled) return compiled > 0;
+    compiled = -1;
+    corral_err_t err;
+    corral_err_clear(&err);
+    FILE *f = fopen(AOT_TEST_DIR "/limits.wasm", "rb");
+    if (!f) return 0;
+    wasm_bytes = malloc(1 << 20);
+    wasm_len = fread(wasm_bytes, 1, 1 << 20, f);
+    fclose(f);
+    snprintf(dir, sizeof dir, "/tmp/corral-test-aot-%ld", (long)getpid());
+    mkdir(dir, 0700);
+    snprintf(art, sizeof art, "%s/limits.caot", dir);
+    corral_aot_info_t info;
+    corral_status_t st = corral_aot_compile(wasm_bytes, wasm_len, art, NULL, &info, &err);
+    if (st != CORRAL_OK) {
+        fprintf(stderr, "  compile: %s\n", corral_err_msg(&err));
+        return 0;
+    }
+    char hash[65];
+    if (corral_claims_module_hash(wasm_bytes, wasm_len, hash, &err) != CORRAL_OK) return 0;
+    if (strcmp(hash, info.module_hash) != 0) return 0;
+    compiled = 1;
+    return 1;
+}
+
+static int mods_open(void) {
+    if (!setup()) return 0;
+    corral_err_t err;
+    corral_err_clear(&err);
+    char hash[65];
+    if (corral_claims_module_hash(wasm_bytes, wasm_len, hash, &err) != CORRAL_OK) return 0;
+    if (corral_aot_module_load(art, hash, &amod, &err) != CORRAL_OK) {
+        fprintf(stderr, "  load: %s\n", corral_err_msg(&err));
+        return 0;
+    }
+    return corral_vm_module_new(wasm_bytes, wasm_len, &vmod, &err) == CORRAL_OK;
+}
+
+static void mods_close(void) {
+    corral_aot_module_free(amod);
+    corral_vm_module_free(vmod);
+    amod = NULL;
+    vmod = NULL;
+}
+
+static corral_status_t pair_new(pair_t *p, const corral_vm_limits_t *lim, corral_err_t *aerr, corral_err_t *verr,
+                                corral_status_t *vst) {
+    memset(p, 0, sizeof *p);
+    corral_aot_hostfn_t fns[2] = {{host_add, (void *)(uintptr_t)1000}, {host_fail, NULL}};
+    p->imp = corral_vm_imports_new();
+    corral_vm_imports_add_func(p->imp, "env", "host_add", "iI:I", host_add, (void *)(uintptr_t)1000, NULL);
+    corral_vm_imports_add_func(p->imp, "env", "host_fail", "i:", host_fail, NULL, NULL);
+    *vst = corral_vm_instance_new(vmod, p->imp, lim, NULL, &p->v, verr);
+    return corral_aot_instance_new(amod, fns, 2, lim, NULL, &p->a, aerr);
+}
+
+static void pair_free(pair_t *p) {
+    corral_aot_instance_free(p->a);
+    corral_vm_instance_free(p->v);
+    corral_vm_imports_free(p->imp);
+}
+
+/* Calls name on both tiers; checks status, results and trap text agree.
+ * Returns the status. */
+static corral_status_t both(pair_t *p, const char *name, const uint64_t *args, uint32_t na, uint64_t *res,
+                            uint32_t nr) {
+    corral_err_t ea, ev;
+    corral_err_clear(&ea);
+    corral_err_clear(&ev);
+    uint64_t ra[4] = {0}, rv[4] = {0};
+    int32_t idx = corral_aot_module_func(amod, name, strlen(name), NULL);
+    CHECK(idx >= 0);
+    corral_vm_extern_t f;
+    CHECK(corral_vm_instance_export(p->v, name, &f) == CORRAL_OK);
+    corral_status_t sa = corral_aot_call(p->a, idx, args, na, ra, nr, &ea);
+    corral_status_t sv = corral_vm_call(p->v, f, args, na, rv, nr, &ev);
+    if (sa != sv || (sa != CORRAL_OK && strcmp(corral_err_msg(&ea), corral_err_msg(&ev)) != 0))
+        fprintf(stderr, "  %s: aot %s '%s' vs interp %s '%s'\n", name, corral_status_name(sa), corral_err_msg(&ea),
+                corral_status_name(sv), corral_err_msg(&ev));
+    CHECK_EQ_INT(sa, sv);
+    if (sa == CORRAL_OK && sv == CORRAL_OK)
+        for (uint32_t i = 0; i < nr; i++) CHECK(ra[i] == rv[i]);
+    else if (sa == sv && sa != CORRAL_ERR_TRAP_DEADLINE)
+        CHECK_EQ_STR(corral_err_msg(&ea), corral_err_msg(&ev));
+    if (res)
+        for (uint32_t i = 0; i < nr; i++) res[i] = ra[i];
+    return sa;
+}
+
+TEST(values) {
+    REQUIRE(mods_open());
+    pair_t p;
+    corral_err_t ea, ev;
+    corral_status_t vst;
+    REQUIRE(pair_new(&p, NULL, &ea, &ev, &vst) == CORRAL_OK);
+    REQUIRE(vst == CORRAL_OK);
+    uint64_t r[1];
+    CHECK(both(&p, "started", NULL, 0, r, 1) == CORRAL_OK && r[0] == 42);
+    uint64_t a2[2] = {0xffffffffu, 2};
+    CHECK(both(&p, "add", a2, 2, r, 1) == CORRAL_OK && r[0] == 1);
+    uint64_t m2[2] = {0x100000001ull, 3};
+    CHECK(both(&p, "mul64", m2, 2, r, 1) == CORRAL_OK && r[0] == 0x300000003ull);
+    uint64_t f1 = 0x3fc00000u; /* 1.5f */
+    CHECK(both(&p, "f32neg", &f1, 1, r, 1) == CORRAL_OK && r[0] == 0xbfc00000u);
+    double d = 1.25, d2;
+    uint64_t db;
+    memcpy(&db, &d, 8);
+    CHECK(both(&p, "f64x2", &db, 1, r, 1) == CORRAL_OK);
+    memcpy(&d2, &r[0], 8);
+    CHECK(d2 == 2.5);
+    uint64_t h[2] = {5, 7};
+    CHECK(both(&p, "call_host", h, 2, r, 1) == CORRAL_OK && r[0] == 1012);
+    pair_free(&p);
+    mods_close();
+}
+
+TEST(memory) {
+    REQUIRE(mods_open());
+    pair_t p;
+    corral_err_t ea, ev;
+    corral_status_t vst;
+    corral_vm_limits_t lim = {.max_pages = 2};
+    REQUIRE(pair_new(&p, &lim, &ea, &ev, &vst) == CORRAL_OK);
+    uint64_t r[1], a[2] = {100, 0xdeadbeef};
+    CHECK(both(&p, "store", a, 2, NULL, 0) == CORRAL_OK);
+    CHECK(both(&p, "load", a, 1, r, 1) == CORRAL_OK && r[0] == 0xdeadbeef);
+    uint8_t *s = corral_aot_memory_slice(p.a, 100, 4);
+    REQUIRE(s != NULL);
+    CHECK(s[0] == 0xef && s[3] == 0xde);
+    CHECK(corral_aot_memory_slice(p.a, 65533, 4) == NULL);
+    CHECK(corral_aot_memory_size(p.a) == 65536);
+    uint64_t oob = 65534;
+    CHECK(both(&p, "load", &oob, 1, r, 1) == CORRAL_ERR_TRAP_MEMORY_OOB);
+    uint64_t one = 1;
+    CHECK(both(&p, "grow", &one, 1, r, 1) == CORRAL_OK && r[0] == 1);
+    CHECK(corral_aot_memory_size(p.a) == 2 * 65536);
+    CHECK(both(&p, "load", &oob, 1, r, 1) == CORRAL_OK);
+    /* the host's cap (2 pages) is below the declared maximum (4) */
+    CHECK(both(&p, "grow", &one, 1, r, 1) == CORRAL_OK && r[0] == 0xffffffffu);
+    CHECK(both(&p, "size", NULL, 0, r, 1) == CORRAL_OK && r[0] == 2);
+    pair_free(&p);
+    mods_close();
+}
+
+TEST(traps) {
+    REQUIRE(mods_open());
+    pair_t p;
+    corral_err_t ea, ev;
+    corral_status_t vst;
+    REQUIRE(pair_new(&p, NULL, &ea, &ev, &vst) == CORRAL_OK);
+    uint64_t r[1];
+    uint64_t dz[2] = {1, 0}, ov[2] = {0x80000000u, 0xffffffffu};
+    CHECK(both(&p, "div", dz, 2, r, 1) == CORRAL_ERR_TRAP_DIV_ZERO);
+    CHECK(both(&p, "div", ov, 2, r, 1) == CORRAL_ERR_TRAP_INT_OVERFLOW);
+    double nan = __builtin_nan(""), big = 1e300;
+    uint64_t b;
+    memcpy(&b, &nan, 8);
+    CHECK(both(&p, "trunc", &b, 1, r, 1) == CORRAL_ERR_TRAP_INVALID_CONVERSION);
+    memcpy(&b, &big, 8);
+    CHECK(both(&p, "trunc", &b, 1, r, 1) == CORRAL_ERR_TRAP_INT_OVERFLOW);
+    CHECK(both(&p, "unreachable", NULL, 0, NULL, 0) == CORRAL_ERR_TRAP_UNREACHABLE);
+    uint64_t i0 = 0, i1 = 1, i2 = 2, i9 = 9;
+    CHECK(both(&p, "indirect", &i0, 1, r, 1) == CORRAL_OK && r[0] == 5);
+    CHECK(both(&p, "indirect", &i1, 1, r, 1) == CORRAL_ERR_TRAP_INDIRECT_MISMATCH);
+    CHECK(both(&p, "indirect", &i2, 1, r, 1) == CORRAL_ERR_TRAP_UNINITIALIZED_ELEMENT);
+    CHECK(both(&p, "indirect", &i9, 1, r, 1) == CORRAL_ERR_TRAP_UNDEFINED_ELEMENT);
+    uint64_t seven = 7;
+    CHECK(both(&p, "call_fail", &seven, 1, NULL, 0) == CORRAL_ERR_TRAP_HOST);
+    corral_err_t e;
+    corral_err_clear(&e);
+    int32_t idx = corral_aot_module_func(amod, "call_fail", 9, NULL);
+    CHECK(corral_aot_call(p.a, idx, &seven, 1, NULL, 0, &e) == CORRAL_ERR_TRAP_HOST);
+    CHECK_CONTAINS(corral_err_msg(&e), "host refused 7");
+    CHECK(both(&p, "forever", NULL, 0, NULL, 0) == CORRAL_ERR_TRAP_STACK_EXHAUSTED);
+    /* the instance still works after every trap */
+    uint64_t a2[2] = {2, 3};
+    CHECK(both(&p, "add", a2, 2, r, 1) == CORRAL_OK && r[0] == 5);
+    /* wrong argument counts */
+    CHECK(corral_aot_call(p.a, corral_aot_module_func(amod, "add", 3, NULL), a2, 1, r, 1, &e) ==
+          CORRAL_ERR_INVALID_ARG);
+    pair_free(&p);
+    mods_close();
+}
+
+TEST(call_depth) {
+    REQUIRE(mods_open());
+    pair_t p;
+    corral_err_t ea, ev;
+    corral_status_t vst;
+    corral_vm_limits_t lim = {.max_call_depth = 100};
+    REQUIRE(pair_new(&p, &lim, &ea, &ev, &vst) == CORRAL_OK);
+    uint64_t r[1], n = 90;
+    CHECK(both(&p, "down", &n, 1, r, 1) == CORRAL_OK && r[0] == 90);
+    n = 150;
+    CHECK(both(&p, "down", &n, 1, r, 1) == CORRAL_ERR_TRAP_STACK_EXHAUSTED);
+    /* exact edge: depth 100 allowed (down(99) is 100 frames), 101 not */
+    n = 99;
+    corral_err_t e;
+    corral_err_clear(&e);
+    int32_t idx = corral_aot_module_func(amod, "down", 4, NULL);
+    CHECK(corral_aot_call(p.a, idx, &n, 1, r, 1, &e) == CORRAL_OK);
+    n = 100;
+    CHECK(corral_aot_call(p.a, idx, &n, 1, r, 1, &e) == CORRAL_ERR_TRAP_STACK_EXHAUSTED);
+    pair_free(&p);
+    mods_close();
+}
+
+TEST(fuel) {
+    REQUIRE(mods_open());
+    pair_t p;
+    corral_err_t ea, ev;
+    corral_status_t vst;
+    corral_vm_limits_t lim = {.fuel = 100000};
+    REQUIRE(pair_new(&p, &lim, &ea, &ev, &vst) == CORRAL_OK);
+    uint64_t r[1], n = 1000;
+    CHECK(both(&p, "count", &n, 1, r, 1) == CORRAL_OK && r[0] == 1000);
+    CHECK(both(&p, "spin", NULL, 0, NULL, 0) == CORRAL_ERR_TRAP_FUEL_EXHAUSTED);
+    n = 10000000;
+    CHECK(both(&p, "count", &n, 1, r, 1) == CORRAL_ERR_TRAP_FUEL_EXHAUSTED);
+    /* fuel is per call: a small call still succeeds afterwards */
+    n = 10;
+    CHECK(both(&p, "count", &n, 1, r, 1) == CORRAL_OK && r[0] == 10);
+    pair_free(&p);
+    mods_close();
+}
+
+TEST(deadline) {
+    REQUIRE(mods_open());
+    pair_t p;
+    corral_err_t ea, ev;
+    corral_status_t vst;
+    corral_vm_limits_t lim = {.deadline_ns = 50 * 1000 * 1000};
+    REQUIRE(pair_new(&p, &lim, &ea, &ev, &vst) == CORRAL_OK);
+    corral_err_t e;
+    corral_err_clear(&e);
+    int32_t idx = corral_aot_module_func(amod, "spin", 4, NULL);
+    uint64_t t0 = corral_now_ns();
+    CHECK(corral_aot_call(p.a, idx, NULL, 0, NULL, 0, &e) == CORRAL_ERR_TRAP_DEADLINE);
+    uint64_t ms = (corral_now_ns() - t0) / 1000000;
+    CHECK(ms >= 50 && ms < 5000);
+    CHECK_CONTAINS(corral_err_msg(&e), "deadline exceeded after 50 ms");
+    pair_free(&p);
+    mods_close();
+}
+
+static void *interrupter(void *arg) {
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    corral_aot_instance_interrupt(arg);
+    return NULL;
+}
+
+TEST(interrupt) {
+    REQUIRE(mods_open());
+    pair_t p;
+    corral_err_t ea, ev;
+    corral_status_t vst;
+    REQUIRE(pair_new(&p, NULL, &ea, &ev, &vst) == CORRAL_OK);
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, interrupter, p.a) == 0);
+    corral_err_t e;
+    corral_err_clear(&e);
+    int32_t idx = corral_aot_module_func(amod, "spin", 4, NULL);
+    CHECK(corral_aot_call(p.a, idx, NULL, 0, NULL, 0, &e) == CORRAL_ERR_TRAP_INTERRUPTED);
+    pthread_join(t, NULL);
+    pair_free(&p);
+    mods_close();
+}
+
+TEST(artifact_checks) {
+    REQUIRE(mods_open());
+    corral_err_t e;
+    corral_err_clear(&e);
+    corral_aot_module_t *m = NULL;
+    char wrong[65];
+    memset(wrong, 'A', 64);
+    wrong[64] = 0;
+    CHECK(corral_aot_module_load(art, wrong, &m, &e) == CORRAL_ERR_INVALID);
+    CHECK_CONTAINS(corral_err_msg(&e), "is for module");
+    CHECK(m == NULL);
+    corral_buf_t b = {0};
+    REQUIRE(corral_file_read(art, 1 << 30, &b, &e) == CORRAL_OK);
+    char p2[320];
+    snprintf(p2, sizeof p2, "%s/bad.caot", dir);
+    /* another ABI */
+    char *abi = strstr((char *)b.data, "\nabi 1\n");
+    REQUIRE(abi != NULL);
+    abi[5] = '9';
+    REQUIRE(corral_file_write(p2, b.data, b.len, 0600, &e) == CORRAL_OK);
+    CHECK(corral_aot_module_load(p2, NULL, &m, &e) == CORRAL_ERR_INVALID);
+    CHECK_CONTAINS(corral_err_msg(&e), "ABI 9");
+    abi[5] = '1';
+    /* truncated */
+    REQUIRE(corral_file_write(p2, b.data, b.len - 100, 0600, &e) == CORRAL_OK);
+    CHECK(corral_aot_module_load(p2, NULL, &m, &e) == CORRAL_ERR_INVALID);
+    CHECK_CONTAINS(corral_err_msg(&e), "truncated");
+    /* not an artifact at all */
+    REQUIRE(corral_file_write(p2, wasm_bytes, wasm_len, 0600, &e) == CORRAL_OK);
+    CHECK(corral_aot_module_load(p2, NULL, &m, &e) == CORRAL_ERR_INVALID);
+    unlink(p2);
+    corral_buf_free(&b);
+    corral_aot_info_t info;
+    CHECK(corral_aot_info_read(art, &info, &e) == CORRAL_OK);
+    CHECK(info.abi == corral_aot_abi());
+    CHECK_CONTAINS(info.target, "-march=native");
+    mods_close();
+}
+
+TEST(cache_dir) {
+    char c[320], got[512];
+    corral_err_t e;
+    corral_err_clear(&e);
+    snprintf(c, sizeof c, "%s/cache", dir);
+    setenv("CORRAL_AOT_CACHE", c, 1);
+    CHECK(corral_aot_cache_dir(got, sizeof got, &e) == CORRAL_OK);
+    CHECK_EQ_STR(got, c);
+    struct stat sb;
+    CHECK(stat(c, &sb) == 0 && (sb.st_mode & 0777) == 0700);
+    chmod(c, 0755);
+    CHECK(corral_aot_cache_dir(got, sizeof got, &e) != CORRAL_OK);
+    CHECK_CONTAINS(corral_err_msg(&e), "not trusted");
+    chmod(c, 0700);
+    CHECK(corral_aot_cache_path("ABC", got, sizeof got, &e) == CORRAL_OK);
+    CHECK_CONTAINS(got, "/ABC-abi");
+    rmdir(c);
+    unsetenv("CORRAL_AOT_CACHE");
+}
+
+TEST(compile_errors) {
+    corral_err_t e;
+    corral_err_clear(&e);
+    char out[320];
+    snprintf(out, sizeof out, "%s/x.caot", dir);
+    static const uint8_t junk[] = {0, 'a', 's', 'm', 9, 0, 0, 0};
+    CHECK(corral_aot_compile(junk, sizeof junk, out, NULL, NULL, &e) == CORRAL_ERR_MALFORMED);
+    REQUIRE(setup());
+    corral_aot_opts_t o = {.cc = "/nonexistent/cc"};
+    CHECK(corral_aot_compile(wasm_bytes, wasm_len, out, &o, NULL, &e) == CORRAL_ERR_NOT_FOUND);
+    CHECK_CONTAINS(corral_err_msg(&e), "C compiler");
+    corral_aot_opts_t o2 = {.wasm2c = "/nonexistent/wasm2c"};
+    CHECK(corral_aot_compile(wasm_bytes, wasm_len, out, &o2, NULL, &e) == CORRAL_ERR_NOT_FOUND);
+    CHECK_CONTAINS(corral_err_msg(&e), "wasm2c");
+    CHECK(access(out, F_OK) != 0);
+}
+
+TEST(teardown) {
+    free(wasm_bytes);
+    wasm_bytes = NULL;
+    unlink(art);
+    rmdir(dir);
+}
+
+TEST_MAIN(TEST_ENTRY(values), TEST_ENTRY(memory), TEST_ENTRY(traps), TEST_ENTRY(call_depth), TEST_ENTRY(fuel),
+          TEST_ENTRY(deadline), TEST_ENTRY(interrupt), TEST_ENTRY(artifact_checks), TEST_ENTRY(cache_dir),
+          TEST_ENTRY(compile_errors), TEST_ENTRY(teardown))

@@ -1,0 +1,447 @@
+/*
+ * aot_load.c - loading and running AOT artifacts (corral_aot.h): header
+ * checks, mapping the ELF through a memfd with dlopen, instances, calls,
+ * the limit slow path (fuel, deadline, interrupt: the interpreter's rules)
+ * and import dispatch to corral_vm host functions.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "aot_abi.h"
+#include "corral_aot.h"
+#include "vm_int.h" /* vm_trap_msg / vm_trap_text: one trap text per thread for both tiers */
+
+#define AOT_CHECK_EVERY 4096
+
+struct corral_aot_module {
+    atomic_long refs;
+    void *dl;
+    int fd; /* the memfd stays open while loaded: its /proc path names the object */
+    const corral_aot_desc_t *desc;
+    corral_aot_info_t info;
+};
+
+struct corral_aot_instance {
+    corral_aot_module_t *mod;
+    corral_aot_rt_t *rt; /* desc->inst_size bytes, 16-aligned */
+    corral_vm_instance_t *caller;
+    corral_aot_hostfn_t *imports;
+    corral_vm_limits_t limits;
+    atomic_int interrupt;
+    int running;
+    uint64_t deadline, start_ns, fuel_left;
+    int has_fuel;
+    corral_status_t host_status; /* what the failing import returned */
+};
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    size_t l = strlen(src);
+    if (l >= n) l = n - 1;
+    memcpy(dst, src, l);
+    dst[l] = 0;
+}
+
+/* ---- header ---------------------------------------------------------------------------- */
+
+static corral_status_t parse_header(const uint8_t *p, size_t n, corral_aot_info_t *out, size_t *elf_off,
+                                    corral_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t limit = n < 4096 ? n : 4096;
+    const char *s = (const char *)p;
+    if (limit < 13 || memcmp(s, "CORRAL-AOT 1\n", 13) != 0)
+        return corral_err_set(err, CORRAL_ERR_INVALID, "not a Corral AOT artifact (no CORRAL-AOT 1 header)");
+    size_t i = 13;
+    int have = 0;
+    while (i < limit) {
+        const char *line = s + i;
+        const char *nl = memchr(line, '\n', limit - i);
+        if (!nl) break;
+        size_t ll = (size_t)(nl - line);
+        i += ll + 1;
+        if (ll == 0) {
+            if (have != 0x1f) break;
+            if (out->elf_bytes != n - i)
+                return corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact is truncated (%zu of %llu ELF bytes)", n - i,
+                                      (unsigned long long)out->elf_bytes);
+            *elf_off = i;
+            return CORRAL_OK;
+        }
+        char val[256];
+        const char *sp = memchr(line, ' ', ll);
+        if (!sp) continue;
+        size_t kl = (size_t)(sp - line), vl = ll - kl - 1;
+        if (vl >= sizeof val) vl = sizeof val - 1;
+        memcpy(val, sp + 1, vl);
+        val[vl] = 0;
+        if (kl == 13 && memcmp(line, "module-sha256", 13) == 0 && vl == 64) {
+            memcpy(out->module_hash, val, 65);
+            have |= 1;
+        } else if (kl == 3 && memcmp(line, "abi", 3) == 0) {
+            out->abi = (uint32_t)strtoul(val, NULL, 10);
+            have |= 2;
+        } else if (kl == 8 && memcmp(line, "compiler", 8) == 0) {
+            copy_str(out->compiler, sizeof out->compiler, val);
+            have |= 4;
+        } else if (kl == 6 && memcmp(line, "target", 6) == 0) {
+            copy_str(out->target, sizeof out->target, val);
+            have |= 8;
+        } else if (kl == 9 && memcmp(line, "elf-bytes", 9) == 0) {
+            out->elf_bytes = strtoull(val, NULL, 10);
+            have |= 16;
+        }
+    }
+    return corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact header is incomplete");
+}
+
+corral_status_t corral_aot_info_read(const char *path, corral_aot_info_t *out, corral_err_t *err)
+{
+    corral_buf_t b = {0};
+    corral_status_t st = corral_file_read(path, (size_t)1 << 31, &b, err);
+    if (st != CORRAL_OK) return st;
+    size_t off;
+    st = parse_header(b.data, b.len, out, &off, err);
+    corral_buf_free(&b);
+    return st;
+}
+
+/* ---- modules --------------------------------------------------------------------------- */
+
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+
+corral_status_t corral_aot_module_load(const char *path, const char *expect_hash, corral_aot_module_t **out,
+                                       corral_err_t *err)
+{
+    *out = NULL;
+    corral_buf_t b = {0};
+    corral_aot_module_t *m = NULL;
+    corral_status_t st = corral_file_read(path, (size_t)1 << 31, &b, err);
+    if (st != CORRAL_OK) return st;
+    size_t off;
+    corral_aot_info_t info;
+    st = parse_header(b.data, b.len, &info, &off, err);
+    if (st != CORRAL_OK) goto fail;
+    if (info.abi != CORRAL_AOT_ABI) {
+        st = corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact %s was built for ABI %u, this host runs ABI %u", path,
+                            info.abi, (unsigned)CORRAL_AOT_ABI);
+        goto fail;
+    }
+    if (expect_hash && strcmp(expect_hash, info.module_hash) != 0) {
+        st = corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact %s is for module %.12s..., not %.12s...", path,
+                            info.module_hash, expect_hash);
+        goto fail;
+    }
+    m = corral_calloc(1, sizeof *m);
+    if (!m) {
+        st = corral_err_set(err, CORRAL_ERR_NOMEM, NULL);
+        goto fail;
+    }
+    m->fd = -1;
+    m->info = info;
+    atomic_init(&m->refs, 1);
+    m->fd = memfd_create("corral-aot", MFD_CLOEXEC);
+    if (m->fd < 0) {
+        st = corral_err_set(err, CORRAL_ERR_IO, "memfd_create: %s", strerror(errno));
+        goto fail;
+    }
+    for (size_t w = 0; w < info.elf_bytes;) {
+        ssize_t r = write(m->fd, b.data + off + w, info.elf_bytes - w);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            st = corral_err_set(err, CORRAL_ERR_IO, "writing the artifact to memory: %s", strerror(errno));
+            goto fail;
+        }
+        w += (size_t)r;
+    }
+    char fdpath[64];
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", m->fd);
+    pthread_mutex_lock(&load_lock);
+    m->dl = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
+    const char *dle = m->dl ? NULL : dlerror();
+    pthread_mutex_unlock(&load_lock);
+    if (!m->dl) {
+        st = corral_err_set(err, CORRAL_ERR_INVALID, "cannot load AOT artifact %s: %s", path, dle ? dle : "dlopen failed");
+        goto fail;
+    }
+    m->desc = dlsym(m->dl, "corral_aot_desc");
+    if (!m->desc || m->desc->abi != CORRAL_AOT_ABI || m->desc->rt_size != CORRAL_AOT_RT_SIZE) {
+        st = corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact %s has no usable corral_aot_desc", path);
+        goto fail;
+    }
+    m->desc->init_module();
+    corral_buf_free(&b);
+    *out = m;
+    return CORRAL_OK;
+fail:
+    corral_buf_free(&b);
+    if (m) {
+        if (m->dl) dlclose(m->dl);
+        if (m->fd >= 0) close(m->fd);
+        corral_free(m);
+    }
+    return st;
+}
+
+static void module_release(corral_aot_module_t *m)
+{
+    if (!m || atomic_fetch_sub(&m->refs, 1) != 1) return;
+    pthread_mutex_lock(&load_lock);
+    dlclose(m->dl);
+    pthread_mutex_unlock(&load_lock);
+    close(m->fd);
+    corral_free(m);
+}
+
+void corral_aot_module_free(corral_aot_module_t *m) { module_release(m); }
+
+uint32_t corral_aot_module_import_count(const corral_aot_module_t *m) { return m->desc->nimports; }
+uint32_t corral_aot_module_export_count(const corral_aot_module_t *m) { return m->desc->nexports; }
+
+int32_t corral_aot_module_func(const corral_aot_module_t *m, const char *name, size_t name_len, const char **sig)
+{
+    for (uint32_t i = 0; i < m->desc->nexports; i++) {
+        const corral_aot_export_t *e = &m->desc->exports[i];
+        if (e->kind == CORRAL_VM_EXTERN_FUNC && e->name_len == name_len && memcmp(e->name, name, name_len) == 0) {
+            if (sig) *sig = e->sig;
+            return (int32_t)i;
+        }
+    }
+    return -1;
+}
+
+/* ---- limits and imports ------------------------------------------------------------------ */
+
+static int aot_slow(corral_aot_rt_t *rt)
+{
+    corral_aot_instance_t *inst = rt->host;
+    if (atomic_load_explicit(&inst->interrupt, memory_order_relaxed)) return CORRAL_AOT_TRAP_INTERRUPTED;
+    if (inst->deadline && corral_now_ns() >= inst->deadline) return CORRAL_AOT_TRAP_DEADLINE;
+    uint64_t n = AOT_CHECK_EVERY;
+    if (inst->has_fuel) {
+        if (inst->fuel_left == 0) return CORRAL_AOT_TRAP_FUEL;
+        if (n > inst->fuel_left) n = inst->fuel_left;
+        inst->fuel_left -= n;
+    }
+    rt->countdown = (int64_t)n - 1;
+    return 0;
+}
+
+static int aot_import(corral_aot_rt_t *rt, uint32_t idx, uint64_t *sp)
+{
+    corral_aot_instance_t *inst = rt->host;
+    const corral_aot_hostfn_t *h = &inst->imports[idx];
+    corral_status_t st = h->fn(inst->caller, sp, h->user);
+    if (st == CORRAL_OK) return 0;
+    inst->host_status = st;
+    return CORRAL_AOT_TRAP_HOST;
+}
+
+/* The lowest address this thread's stack may reach, plus a margin for
+ * host functions the guest calls; cached per thread. */
+static __thread uintptr_t stack_floor;
+
+static uintptr_t thread_stack_limit(void)
+{
+    if (stack_floor) return stack_floor;
+    pthread_attr_t a;
+    void *lo = NULL;
+    size_t sz = 0;
+    if (pthread_getattr_np(pthread_self(), &a) == 0) {
+        pthread_attr_getstack(&a, &lo, &sz);
+        pthread_attr_destroy(&a);
+    }
+    uintptr_t margin = 256u * 1024u;
+    if (!lo || sz < 2 * margin) {
+        /* unknown: allow 1 MiB below the current frame */
+        uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+        stack_floor = here > (1u << 20) ? here - (1u << 20) : 1;
+    } else {
+        stack_floor = (uintptr_t)lo + margin;
+    }
+    return stack_floor;
+}
+
+static void limits_fill(corral_vm_limits_t *l, const corral_vm_limits_t *in)
+{
+    if (in) *l = *in;
+    else memset(l, 0, sizeof *l);
+    if (!l->max_pages || l->max_pages > 65536u) l->max_pages = 65536u;
+    if (!l->max_call_depth) l->max_call_depth = 10000;
+}
+
+static void exec_start(corral_aot_instance_t *inst)
+{
+    corral_aot_rt_t *rt = inst->rt;
+    atomic_store_explicit(&inst->interrupt, 0, memory_order_relaxed);
+    rt->max_depth = inst->limits.max_call_depth;
+    rt->max_pages = inst->limits.max_pages;
+    rt->stack_limit = thread_stack_limit();
+    inst->deadline = 0;
+    inst->has_fuel = 0;
+    uint64_t n = AOT_CHECK_EVERY;
+    if (inst->limits.deadline_ns) {
+        inst->start_ns = corral_now_ns();
+        inst->deadline = inst->start_ns + inst->limits.deadline_ns;
+    }
+    if (inst->limits.fuel) {
+        inst->has_fuel = 1;
+        inst->fuel_left = inst->limits.fuel;
+        if (n > inst->fuel_left) n = inst->fuel_left;
+        inst->fuel_left -= n;
+    }
+    rt->countdown = (int64_t)n;
+}
+
+static corral_status_t trap_status(corral_aot_instance_t *inst, int code, corral_err_t *err)
+{
+    corral_status_t st;
+    switch (code) {
+    case CORRAL_AOT_TRAP_UNREACHABLE: st = CORRAL_ERR_TRAP_UNREACHABLE; break;
+    case CORRAL_AOT_TRAP_MEMORY_OOB: st = CORRAL_ERR_TRAP_MEMORY_OOB; break;
+    case CORRAL_AOT_TRAP_TABLE_OOB: st = CORRAL_ERR_TRAP_TABLE_OOB; break;
+    case CORRAL_AOT_TRAP_DIV_ZERO: st = CORRAL_ERR_TRAP_DIV_ZERO; break;
+    case CORRAL_AOT_TRAP_INT_OVERFLOW: st = CORRAL_ERR_TRAP_INT_OVERFLOW; break;
+    case CORRAL_AOT_TRAP_INVALID_CONVERSION: st = CORRAL_ERR_TRAP_INVALID_CONVERSION; break;
+    case CORRAL_AOT_TRAP_UNDEFINED_ELEMENT: st = CORRAL_ERR_TRAP_UNDEFINED_ELEMENT; break;
+    case CORRAL_AOT_TRAP_UNINITIALIZED_ELEMENT: st = CORRAL_ERR_TRAP_UNINITIALIZED_ELEMENT; break;
+    case CORRAL_AOT_TRAP_INDIRECT_MISMATCH: st = CORRAL_ERR_TRAP_INDIRECT_MISMATCH; break;
+    case CORRAL_AOT_TRAP_STACK_EXHAUSTED: st = CORRAL_ERR_TRAP_STACK_EXHAUSTED; break;
+    case CORRAL_AOT_TRAP_FUEL: st = CORRAL_ERR_TRAP_FUEL_EXHAUSTED; break;
+    case CORRAL_AOT_TRAP_DEADLINE:
+        return corral_err_set(err, CORRAL_ERR_TRAP_DEADLINE, "deadline exceeded after %llu ms",
+                              (unsigned long long)((inst->deadline - inst->start_ns) / 1000000u));
+    case CORRAL_AOT_TRAP_INTERRUPTED: st = CORRAL_ERR_TRAP_INTERRUPTED; break;
+    case CORRAL_AOT_TRAP_HOST: {
+        st = inst->host_status;
+        const char *t = vm_trap_text();
+        if (t[0]) return corral_err_set(err, st, "%s", t);
+        return corral_err_set(err, st, NULL);
+    }
+    case CORRAL_AOT_TRAP_NOMEM: return corral_err_set(err, CORRAL_ERR_NOMEM, "AOT: cannot allocate memory or table");
+    case CORRAL_AOT_TRAP_LIMIT:
+        return corral_err_set(err, CORRAL_ERR_UNINSTANTIABLE, "initial memory is above the limit of %u pages",
+                              inst->limits.max_pages);
+    default: st = CORRAL_ERR_INTERNAL; break;
+    }
+    return corral_err_set(err, st, NULL);
+}
+
+/* ---- instances ----------------------------------------------------------------------------- */
+
+corral_status_t corral_aot_instance_new(corral_aot_module_t *m, const corral_aot_hostfn_t *imports, uint32_t nimports,
+                                        const corral_vm_limits_t *limits, corral_vm_instance_t *caller,
+                                        corral_aot_instance_t **out, corral_err_t *err)
+{
+    *out = NULL;
+    const corral_aot_desc_t *d = m->desc;
+    if (nimports != d->nimports)
+        return corral_err_set(err, CORRAL_ERR_UNLINKABLE, "AOT module has %u imports, %u given", d->nimports, nimports);
+    corral_aot_instance_t *inst = corral_calloc(1, sizeof *inst);
+    if (!inst) return corral_err_set(err, CORRAL_ERR_NOMEM, NULL);
+    inst->rt = corral_calloc(1, d->inst_size);
+    inst->imports = corral_calloc(nimports ? nimports : 1, sizeof *inst->imports);
+    if (!inst->rt || !inst->imports) {
+        corral_free(inst->rt);
+        corral_free(inst->imports);
+        corral_free(inst);
+        return corral_err_set(err, CORRAL_ERR_NOMEM, NULL);
+    }
+    if (nimports) memcpy(inst->imports, imports, nimports * sizeof *imports);
+    atomic_fetch_add(&m->refs, 1);
+    inst->mod = m;
+    inst->caller = caller;
+    atomic_init(&inst->interrupt, 0);
+    limits_fill(&inst->limits, limits);
+    inst->rt->host = inst;
+    inst->rt->slow = aot_slow;
+    inst->rt->import = aot_import;
+    exec_start(inst);
+    vm_trap_clear();
+    inst->running = 1;
+    int code = d->instantiate(inst->rt);
+    inst->running = 0;
+    if (code) {
+        corral_status_t st = trap_status(inst, code, err);
+        corral_aot_instance_free(inst);
+        return st;
+    }
+    *out = inst;
+    return CORRAL_OK;
+}
+
+void corral_aot_instance_free(corral_aot_instance_t *inst)
+{
+    if (!inst) return;
+    inst->mod->desc->free_instance(inst->rt);
+    corral_free(inst->rt);
+    corral_free(inst->imports);
+    module_release(inst->mod);
+    corral_free(inst);
+}
+
+void corral_aot_instance_set_limits(corral_aot_instance_t *inst, const corral_vm_limits_t *limits)
+{
+    limits_fill(&inst->limits, limits);
+}
+
+void corral_aot_instance_set_caller(corral_aot_instance_t *inst, corral_vm_instance_t *caller)
+{
+    inst->caller = caller;
+}
+
+static uint64_t norm(char t, uint64_t v) { return t == 'i' || t == 'f' ? (uint32_t)v : v; }
+
+corral_status_t corral_aot_call(corral_aot_instance_t *inst, int32_t idx, const uint64_t *args, uint32_t nargs,
+                                uint64_t *results, uint32_t nresults, corral_err_t *err)
+{
+    const corral_aot_desc_t *d = inst->mod->desc;
+    if (idx < 0 || (uint32_t)idx >= d->nexports || !d->exports[idx].fn)
+        return corral_err_set(err, CORRAL_ERR_INVALID_ARG, "not a function");
+    const char *sig = d->exports[idx].sig;
+    const char *colon = strchr(sig, ':');
+    uint32_t np = (uint32_t)(colon - sig), nr = (uint32_t)strlen(colon + 1);
+    if (nargs != np || nresults != nr)
+        return corral_err_set(err, CORRAL_ERR_INVALID_ARG, "function takes %u arguments and returns %u results", np, nr);
+    if (inst->running) return corral_err_set(err, CORRAL_ERR_STATE, "a call is already running in this instance");
+    uint64_t small[16];
+    uint32_t n = np > nr ? np : nr;
+    uint64_t *sp = n <= 16 ? small : corral_malloc((size_t)n * 8);
+    if (!sp) return corral_err_set(err, CORRAL_ERR_NOMEM, NULL);
+    for (uint32_t i = 0; i < np; i++) sp[i] = norm(sig[i], args[i]);
+    exec_start(inst);
+    vm_trap_clear();
+    inst->running = 1;
+    int code = d->call(inst->rt, (uint32_t)idx, sp);
+    inst->running = 0;
+    corral_status_t st = CORRAL_OK;
+    if (code) st = trap_status(inst, code, err);
+    else
+        for (uint32_t i = 0; i < nr; i++) results[i] = sp[i];
+    if (sp != small) corral_free(sp);
+    return st;
+}
+
+void corral_aot_instance_interrupt(corral_aot_instance_t *inst)
+{
+    if (inst) atomic_store_explicit(&inst->interrupt, 1, memory_order_relaxed);
+}
+
+uint8_t *corral_aot_memory_slice(corral_aot_instance_t *inst, uint32_t offset, uint32_t len)
+{
+    if (!inst || !inst->rt->mem_data) return NULL;
+    if ((uint64_t)offset + len > inst->rt->mem_size) return NULL;
+    return inst->rt->mem_data + offset;
+}
+
+uint64_t corral_aot_memory_size(const corral_aot_instance_t *inst)
+{
+    return inst && inst->rt->mem_data ? inst->rt->mem_size : 0;
+}

@@ -1,0 +1,253 @@
+/*
+ * aot_rt.c - the runtime of every AOT artifact: Corral's own implementation
+ * of the wasm-rt functions wasm2c's C calls (traps, memories, tables,
+ * function types), plus the entry points of corral_aot_desc_t. It is
+ * embedded as text in Corral and compiled into each artifact, in the same
+ * translation unit as the generated code (so it is never linked into
+ * Corral itself, and symbols stay private to the artifact).
+ *
+ * Traps: the host enters through corral_rt_enter, which sets a per-thread
+ * jump buffer with sigsetjmp; corral_rt_trap records the reason in the
+ * instance's corral_aot_rt_t and siglongjmps back. Only artifact frames lie
+ * between (host functions have returned before their trap is raised), so
+ * no host state is skipped. The thread-local "current instance" is touched
+ * only at entry, exit, traps and memory growth, never on the hot path.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define CORRAL_RT_PAGE 65536u
+
+static __thread corral_aot_rt_t *corral_rt_cur;
+
+void corral_rt_trap(int code)
+{
+    corral_aot_rt_t *rt = corral_rt_cur;
+    if (!rt || !rt->jmp) abort(); /* a trap outside any entry: a bug in the glue */
+    rt->trap = (uint32_t)code;
+    siglongjmp(*(sigjmp_buf *)rt->jmp, 1);
+}
+
+void corral_rt_slow(corral_aot_rt_t *rt)
+{
+    int code = rt->slow(rt);
+    if (code) corral_rt_trap(code);
+}
+
+static void corral_rt_import(corral_aot_rt_t *rt, uint32_t idx, uint64_t *sp)
+{
+    int code = rt->import(rt, idx, sp);
+    if (code) corral_rt_trap(code);
+}
+
+void wasm_rt_trap(wasm_rt_trap_t t)
+{
+    int code;
+    switch (t) {
+    case WASM_RT_TRAP_OOB: code = CORRAL_AOT_TRAP_MEMORY_OOB; break;
+    case WASM_RT_TRAP_INT_OVERFLOW: code = CORRAL_AOT_TRAP_INT_OVERFLOW; break;
+    case WASM_RT_TRAP_DIV_BY_ZERO: code = CORRAL_AOT_TRAP_DIV_ZERO; break;
+    case WASM_RT_TRAP_INVALID_CONVERSION: code = CORRAL_AOT_TRAP_INVALID_CONVERSION; break;
+    case WASM_RT_TRAP_UNREACHABLE: code = CORRAL_AOT_TRAP_UNREACHABLE; break;
+    case WASM_RT_TRAP_CALL_INDIRECT: code = CORRAL_AOT_TRAP_INDIRECT_MISMATCH; break;
+    case WASM_RT_TRAP_EXHAUSTION: code = CORRAL_AOT_TRAP_STACK_EXHAUSTED; break;
+    default: code = CORRAL_AOT_TRAP_OTHER; break;
+    }
+    corral_rt_trap(code);
+}
+
+const char *wasm_rt_strerror(wasm_rt_trap_t t)
+{
+    (void)t;
+    return "trap";
+}
+
+void wasm_rt_init(void) {}
+bool wasm_rt_is_initialized(void) { return true; }
+void wasm_rt_free(void) {}
+
+/* Function types: an index per distinct signature, private to this
+ * artifact (tables are never shared with another module). Registered only
+ * from init_module, which the host runs once under its own lock. */
+#define CORRAL_RT_MAX_SIG 64
+static struct { uint32_t np, nr; wasm_rt_type_t *t; } *corral_rt_types;
+static uint32_t corral_rt_ntypes, corral_rt_captypes;
+
+uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...)
+{
+    wasm_rt_type_t buf[CORRAL_RT_MAX_SIG];
+    uint32_t n = params + results;
+    va_list ap;
+    va_start(ap, results);
+    for (uint32_t i = 0; i < n; i++) {
+        wasm_rt_type_t t = (wasm_rt_type_t)va_arg(ap, int);
+        if (i < CORRAL_RT_MAX_SIG) buf[i] = t;
+    }
+    va_end(ap);
+    if (n > CORRAL_RT_MAX_SIG) n = CORRAL_RT_MAX_SIG; /* longer ones compare on a prefix */
+    for (uint32_t i = 0; i < corral_rt_ntypes; i++)
+        if (corral_rt_types[i].np == params && corral_rt_types[i].nr == results &&
+            memcmp(corral_rt_types[i].t, buf, n * sizeof buf[0]) == 0)
+            return i + 1;
+    if (corral_rt_ntypes == corral_rt_captypes) {
+        uint32_t cap = corral_rt_captypes ? corral_rt_captypes * 2 : 16;
+        void *p = realloc(corral_rt_types, cap * sizeof corral_rt_types[0]);
+        if (!p) abort();
+        corral_rt_types = p;
+        corral_rt_captypes = cap;
+    }
+    wasm_rt_type_t *t = malloc(n ? n * sizeof buf[0] : 1);
+    if (!t) abort();
+    memcpy(t, buf, n * sizeof buf[0]);
+    corral_rt_types[corral_rt_ntypes].np = params;
+    corral_rt_types[corral_rt_ntypes].nr = results;
+    corral_rt_types[corral_rt_ntypes].t = t;
+    return ++corral_rt_ntypes;
+}
+
+/* Memories: address space for the whole allowed size is reserved up front
+ * (PROT_NONE), pages become readable as the memory grows, so the data never
+ * moves and untouched pages cost nothing. max_pages becomes the effective
+ * maximum (declared maximum capped by the host's limit); the reservation
+ * is sized from it, plus one page so a zero-page memory still has a base. */
+static uint64_t corral_rt_reserve_bytes(const wasm_rt_memory_t *m)
+{
+    return ((uint64_t)m->max_pages + 1) * CORRAL_RT_PAGE;
+}
+
+void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t initial, uint32_t max)
+{
+    corral_aot_rt_t *rt = corral_rt_cur;
+    uint32_t cap = rt && rt->max_pages ? rt->max_pages : 65536u;
+    if (max > 65536u) max = 65536u;
+    if (max > cap) max = cap;
+    memset(m, 0, sizeof *m);
+    if (initial > max) corral_rt_trap(CORRAL_AOT_TRAP_LIMIT);
+    m->max_pages = max;
+    void *p = mmap(NULL, corral_rt_reserve_bytes(m), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        m->max_pages = 0;
+        corral_rt_trap(CORRAL_AOT_TRAP_NOMEM);
+    }
+    m->data = p;
+    if (initial && mprotect(p, (size_t)initial * CORRAL_RT_PAGE, PROT_READ | PROT_WRITE) != 0)
+        corral_rt_trap(CORRAL_AOT_TRAP_NOMEM);
+    m->pages = initial;
+    m->size = initial * CORRAL_RT_PAGE; /* 65536 pages overflow u32 size: capped below */
+    if (initial == 65536u) m->size = 0xffffffffu;
+    if (rt && !rt->mem_data) {
+        rt->mem_data = m->data;
+        rt->mem_size = (uint64_t)initial * CORRAL_RT_PAGE;
+    }
+}
+
+uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *m, uint32_t delta)
+{
+    uint32_t old = m->pages;
+    uint64_t np = (uint64_t)old + delta;
+    corral_aot_rt_t *rt = corral_rt_cur;
+    uint32_t cap = rt && rt->max_pages ? rt->max_pages : 65536u;
+    if (np > m->max_pages || np > cap) return 0xffffffffu;
+    if (delta && mprotect(m->data + (uint64_t)old * CORRAL_RT_PAGE, (size_t)delta * CORRAL_RT_PAGE,
+                          PROT_READ | PROT_WRITE) != 0)
+        return 0xffffffffu;
+    m->pages = (uint32_t)np;
+    m->size = np >= 65536u ? 0xffffffffu : (uint32_t)(np * CORRAL_RT_PAGE);
+    if (rt && rt->mem_data == m->data) rt->mem_size = np * CORRAL_RT_PAGE;
+    return old;
+}
+
+void wasm_rt_free_memory(wasm_rt_memory_t *m)
+{
+    if (m->data) munmap(m->data, corral_rt_reserve_bytes(m));
+    m->data = NULL;
+}
+
+#define CORRAL_RT_TABLE_MAX 10000000u
+
+void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t *t, uint32_t n, uint32_t max)
+{
+    if (n > CORRAL_RT_TABLE_MAX) corral_rt_trap(CORRAL_AOT_TRAP_NOMEM);
+    t->data = calloc(n ? n : 1, sizeof *t->data);
+    if (!t->data) corral_rt_trap(CORRAL_AOT_TRAP_NOMEM);
+    t->size = n;
+    t->max_size = max;
+}
+
+void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t *t)
+{
+    free(t->data);
+    t->data = NULL;
+}
+
+void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t *t, uint32_t n, uint32_t max)
+{
+    if (n > CORRAL_RT_TABLE_MAX) corral_rt_trap(CORRAL_AOT_TRAP_NOMEM);
+    t->data = calloc(n ? n : 1, sizeof *t->data);
+    if (!t->data) corral_rt_trap(CORRAL_AOT_TRAP_NOMEM);
+    t->size = n;
+    t->max_size = max;
+}
+
+void wasm_rt_free_externref_table(wasm_rt_externref_table_t *t)
+{
+    free(t->data);
+    t->data = NULL;
+}
+
+uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t *t, uint32_t delta, wasm_rt_funcref_t init)
+{
+    uint32_t old = t->size;
+    uint64_t n = (uint64_t)old + delta;
+    if (n > t->max_size || n > CORRAL_RT_TABLE_MAX) return 0xffffffffu;
+    if (delta) {
+        void *p = realloc(t->data, (size_t)n * sizeof *t->data);
+        if (!p) return 0xffffffffu;
+        t->data = p;
+        for (uint64_t i = old; i < n; i++) t->data[i] = init;
+    }
+    t->size = (uint32_t)n;
+    return old;
+}
+
+uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t *t, uint32_t delta, wasm_rt_externref_t init)
+{
+    uint32_t old = t->size;
+    uint64_t n = (uint64_t)old + delta;
+    if (n > t->max_size || n > CORRAL_RT_TABLE_MAX) return 0xffffffffu;
+    if (delta) {
+        void *p = realloc(t->data, (size_t)n * sizeof *t->data);
+        if (!p) return 0xffffffffu;
+        t->data = p;
+        for (uint64_t i = old; i < n; i++) t->data[i] = init;
+    }
+    t->size = (uint32_t)n;
+    return old;
+}
+
+/* Runs fn(rt, arg, sp) with a trap landing pad; returns 0 or the trap.
+ * Nested entries (a host function calling into another instance of this
+ * artifact on the same thread) save and restore the outer state. */
+typedef void (*corral_rt_body_t)(corral_aot_rt_t *rt, uint32_t arg, uint64_t *sp);
+
+static int corral_rt_enter(corral_aot_rt_t *rt, corral_rt_body_t fn, uint32_t arg, uint64_t *sp)
+{
+    sigjmp_buf jb;
+    corral_aot_rt_t *volatile outer = corral_rt_cur;
+    void *volatile outer_jmp = rt->jmp;
+    volatile uint32_t depth = rt->depth;
+    rt->trap = 0;
+    corral_rt_cur = rt;
+    if (sigsetjmp(jb, 0) == 0) {
+        rt->jmp = &jb;
+        fn(rt, arg, sp);
+    }
+    rt->jmp = outer_jmp;
+    rt->depth = depth;
+    corral_rt_cur = outer;
+    return (int)rt->trap;
+}
