@@ -63,6 +63,7 @@ typedef struct cc {
     fixup_t *fx;
     size_t nfx, fxcap;
     uint8_t *ltypes;
+    uint8_t *kz; /* per local: known to hold zero here (straight-line code since entry/label) */
     uint32_t nlocals;
     int oom;
     /* the last instruction, for fusion */
@@ -229,6 +230,7 @@ static void bind(cc_t *c, uint32_t ci)
     }
     c->nfx = k;
     forget_last(c);
+    memset(c->kz, 0, c->nlocals); /* paths merge here */
 }
 
 static uint32_t label_arity(ctrl_t *t) { return t->kind == C_LOOP ? t->np : t->nr; }
@@ -633,6 +635,7 @@ static corral_status_t body(cc_t *c)
                 ctrl_t *t = &c->cs[c->csp - 1];
                 t->loop_pos = c->n; /* back-edges count fuel, not the header */
                 forget_last(c);
+                memset(c->kz, 0, c->nlocals);
             }
             break;
         }
@@ -677,6 +680,7 @@ static corral_status_t body(cc_t *c)
             t->else_fix = NONE;
             t->kind = C_ELSE;
             t->unreachable = 0;
+            memset(c->kz, 0, c->nlocals);
             c->sp = t->height;
             for (uint32_t i = 0; i < t->np; i++) TRY(push(c, t->pt[i], K_SLOT, 0, 0));
             forget_last(c);
@@ -872,6 +876,12 @@ static corral_status_t body(cc_t *c)
                 if (op == 0x22) TRY(push(c, lt, K_LOCAL, x, 0));
                 break;
             }
+            int zero = e.kind == K_CONST && e.k == 0;
+            if (zero && c->kz[x]) { /* e.g. "i32.const 0; local.set" of a fresh local */
+                if (op == 0x22) TRY(push(c, lt, K_LOCAL, x, 0));
+                break;
+            }
+            c->kz[x] = (uint8_t)zero;
             int pending = 0;
             for (uint32_t i = 0; i < c->sp; i++)
                 if ((c->st[i].kind == K_LOCAL || c->st[i].kind == K_ADDI) && c->st[i].local == x) pending = 1;
@@ -1248,8 +1258,10 @@ corral_status_t vm_compile(corral_vm_module_t *m, uint32_t fidx, const uint8_t *
     }
     c->nlocals = (uint32_t)total;
     c->ltypes = corral_malloc(total + 1);
-    if (!c->ltypes) { st = corral_err_set(err, CORRAL_ERR_NOMEM, NULL); goto fail; }
+    c->kz = corral_calloc(total + 1, 1);
+    if (!c->ltypes || !c->kz) { st = corral_err_set(err, CORRAL_ERR_NOMEM, NULL); goto fail; }
     memcpy(c->ltypes, ft->params, ft->nparams);
+    memset(c->kz + ft->nparams, 1, total - ft->nparams); /* declared locals start at zero */
     rr.p = save;
     {
         uint32_t k = ft->nparams;
@@ -1286,5 +1298,6 @@ fail:
     corral_free(c->cs);
     corral_free(c->fx);
     corral_free(c->ltypes);
+    corral_free(c->kz);
     return st;
 }
