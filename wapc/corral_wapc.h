@@ -139,6 +139,12 @@ typedef struct corral_wapc_config {
 corral_status_t corral_wapc_module_new(const uint8_t *bytes, size_t len,
                                        corral_wapc_module_t **out, corral_err_t *err);
 
+/* The same for an engine module the caller made - e.g. one whose instances
+ * run native code (corral_aot_vm_module_new, wapc/aot). Takes over vm: it is
+ * freed with the waPC module, or at once on error. Thread-safe. */
+corral_status_t corral_wapc_module_new_vm(corral_vm_module_t *vm, corral_wapc_module_t **out,
+                                          corral_err_t *err);
+
 /* Adds a reference (for a second owner). Returns m. Thread-safe. */
 corral_wapc_module_t *corral_wapc_module_retain(corral_wapc_module_t *m);
 

@@ -402,15 +402,29 @@ static corral_status_t check_exports(const corral_vm_module_t *vm, corral_err_t 
 
 corral_status_t corral_wapc_module_new(const uint8_t *bytes, size_t len,
                                        corral_wapc_module_t **out, corral_err_t *err) {
+    corral_vm_module_t *vm = NULL;
+    *out = NULL;
+    corral_status_t st = corral_vm_module_new(bytes, len, &vm, err);
+    if (st != CORRAL_OK) return st;
+    return corral_wapc_module_new_vm(vm, out, err);
+}
+
+corral_status_t corral_wapc_module_new_vm(corral_vm_module_t *vm, corral_wapc_module_t **out,
+                                          corral_err_t *err) {
     corral_status_t st;
     corral_wapc_module_t *m = NULL;
     *out = NULL;
-    if (sodium_init() < 0) return corral_err_set(err, CORRAL_ERR_INTERNAL, "libsodium init failed");
+    if (sodium_init() < 0) {
+        corral_vm_module_free(vm);
+        return corral_err_set(err, CORRAL_ERR_INTERNAL, "libsodium init failed");
+    }
     m = corral_calloc(1, sizeof *m);
-    if (!m) return corral_err_set(err, CORRAL_ERR_NOMEM, NULL);
+    if (!m) {
+        corral_vm_module_free(vm);
+        return corral_err_set(err, CORRAL_ERR_NOMEM, NULL);
+    }
     atomic_init(&m->refs, 1);
-    st = corral_vm_module_new(bytes, len, &m->vm, err);
-    if (st != CORRAL_OK) goto fail;
+    m->vm = vm;
     if ((st = check_exports(m->vm, err)) != CORRAL_OK) goto fail;
     if ((st = check_imports(m->vm, err)) != CORRAL_OK) goto fail;
     m->imports = corral_vm_imports_new();
