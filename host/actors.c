@@ -629,7 +629,11 @@ corral_status_t corral_host_actor_update(corral_host_t *h, const char *actor, co
                      (long long)nv->claims->rev, (unsigned long long)(ps.last_swap_pause_ns / 1000));
     actor_ver_release(old_cur);
     actor_ver_release(old);
+    char updated_key[CORRAL_HOST_KEY_LEN];
+    host_strlcpy(updated_key, c->key, sizeof updated_key);
     pthread_mutex_unlock(&h->ctl);
+    const corral_host_remote_t *rm = host_remote(h);
+    if (rm) rm->actor_changed(rm->ctx, updated_key, 1); /* a new revision runs */
     return CORRAL_OK;
 fail:
     pthread_mutex_unlock(&h->ctl);

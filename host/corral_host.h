@@ -355,7 +355,8 @@ corral_status_t corral_host_link_del(corral_host_t *host, const char *actor,
  *         key or alias (target_contract NULL) or a provider (target NULL or
  *         its key, target_contract and target_link set); timeout_ms 0 = the
  *         lattice default. On CORRAL_OK the response is appended to resp.
- *   actor_changed / provider_changed: after a start (running 1) or a stop.
+ *   actor_changed / provider_changed: after a start (running 1) or a stop;
+ *         actor_changed also after a live update (running 1 again).
  *   link_changed: after a link put (put 1, values borrowed for the call) or
  *         del (put 0) made on this host. */
 typedef struct corral_host_remote {

@@ -34,6 +34,7 @@ typedef struct rpc_sub {
     int manual;      /* added by corral_lattice_provider_add: not in the inventory */
     int claims_put;  /* its claims are in the bucket (actors) */
     int health;      /* last health published: -1 none, 0 failed, 1 passed */
+    json_int_t rev;  /* revision last seen (actors; -1 none yet) */
 } rpc_sub_t;
 
 /* A provider somewhere in the lattice (from announcements and links). */
@@ -103,6 +104,8 @@ struct corral_lattice {
     int have_ticker, have_watcher, nworkers;
     kvWatcher *kvw;
     atomic_int stopping;
+    atomic_int hb_asap;   /* another host started: send our heartbeat at the next wake-up */
+    atomic_int sync_asap; /* an actor started or was updated: sync at once */
     int started;
     pthread_mutex_t tmu;
     pthread_cond_t tcv;
@@ -682,6 +685,7 @@ static corral_status_t sub_add(corral_lattice_t *lat, const char *key, const cha
     memset(s, 0, sizeof *s);
     snprintf(s->key, sizeof s->key, "%s", key);
     s->health = -1;
+    s->rev = -1;
     s->contract_id = xstrdup0(contract);
     s->link_name = xstrdup0(link);
     natsStatus ns = natsConnection_QueueSubscribe(&s->sub, lat->nc, subj, key, on_rpc, lat);
@@ -787,6 +791,19 @@ corral_status_t corral_lattice_sync(corral_lattice_t *lat, corral_err_t *err) {
         for (size_t k = 0; k < lat->nsubs; k++) {
             rpc_sub_t *s = &lat->subs[k];
             if (strcmp(s->key, key) != 0) continue;
+            /* A live update (by the control socket or a lattice command)
+             * shows as a new revision: the bucket's claims follow, and
+             * actor_updated is announced from here, once. */
+            json_t *rv = json_object_get(v, "rev");
+            json_int_t rev = json_is_integer(rv) ? json_integer_value(rv) : -1;
+            if (s->claims_put && rev > s->rev) {
+                put_claims(lat, v);
+                publish_event(lat, "actor_updated",
+                              json_pack("{s:s, s:I, s:I, s:s}", "public_key", key, "revision",
+                                        rev, "previous_revision", s->rev, "host_id",
+                                        corral_host_key(lat->host)));
+            }
+            if (rev > s->rev) s->rev = rev;
             if (!s->claims_put) {
                 put_claims(lat, v);
                 s->claims_put = 1;
@@ -888,8 +905,9 @@ static void handle_cmd(corral_lattice_t *lat, natsMsg *msg, const char *op) {
     /* subscriptions and claims follow before the ack, so whoever waits for it
      * can call the actor at once */
     if (ok && strcmp(op, "stop") != 0) corral_lattice_sync(lat, NULL);
-    if (strcmp(op, "upd") == 0)
-        publish_event(lat, ok ? "actor_updated" : "actor_update_failed",
+    /* (a successful update is announced by the sync above, as a new revision) */
+    if (strcmp(op, "upd") == 0 && !ok)
+        publish_event(lat, "actor_update_failed",
                       json_pack("{s:s, s:O}", "host_id", corral_host_key(lat->host), "ack", ack));
     reply_json(lat, msg, ack);
 }
@@ -1018,6 +1036,17 @@ static void on_evt(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
                         json_string_value(json_object_get(p, "link_name")));
         }
         pthread_mutex_unlock(&lat->mu);
+        /* A newcomer missed our provider_started events: answer its
+         * host_started with a heartbeat now (from the ticker: it reads the
+         * host's inventory), not up to heartbeat_ms later. */
+        const char *src = json_string_value(json_object_get(ev, "source"));
+        if (strcmp(type, "host_started") == 0 && src &&
+            strcmp(src, corral_host_key(lat->host)) != 0) {
+            pthread_mutex_lock(&lat->tmu);
+            atomic_store(&lat->hb_asap, 1);
+            pthread_cond_broadcast(&lat->tcv);
+            pthread_mutex_unlock(&lat->tmu);
+        }
     }
     json_decref(ev);
     natsMsg_Destroy(msg);
@@ -1228,12 +1257,15 @@ static void *ticker_main(void *arg) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
-        pthread_cond_timedwait(&lat->tcv, &lat->tmu, &ts);
+        if (!atomic_load(&lat->hb_asap) && !atomic_load(&lat->sync_asap))
+            pthread_cond_timedwait(&lat->tcv, &lat->tmu, &ts);
         if (atomic_load(&lat->stopping)) break;
         pthread_mutex_unlock(&lat->tmu);
+        atomic_store(&lat->sync_asap, 0);
         corral_lattice_sync(lat, NULL);
         uint64_t now = corral_now_ns();
-        if (now - last_hb >= (uint64_t)lat->heartbeat_ms * 1000000ull) {
+        if (atomic_exchange(&lat->hb_asap, 0) ||
+            now - last_hb >= (uint64_t)lat->heartbeat_ms * 1000000ull) {
             heartbeat(lat);
             last_hb = now;
         }
@@ -1710,7 +1742,16 @@ static void hook_sub(corral_lattice_t *lat, const char *key, const char *contrac
 }
 
 static void hook_actor(void *ctx, const char *actor_key, int running) {
-    hook_sub(ctx, actor_key, NULL, NULL, running);
+    corral_lattice_t *lat = ctx;
+    hook_sub(lat, actor_key, NULL, NULL, running);
+    if (!running) return;
+    /* started or live-updated: the ticker syncs now, so the bucket's claims
+     * and actor_updated follow at once (not here: we may be called with the
+     * host's locks held, and sync reads the host's inventory) */
+    pthread_mutex_lock(&lat->tmu);
+    atomic_store(&lat->sync_asap, 1);
+    pthread_cond_broadcast(&lat->tcv);
+    pthread_mutex_unlock(&lat->tmu);
 }
 
 static void hook_provider(void *ctx, const char *key, const char *contract, const char *link,
