@@ -5,7 +5,8 @@
  * a status (200, 503, other), a connection reset, a refused connect, or a
  * hang (no complete response within the timeout). A connection the server
  * closes cleanly between responses is reopened and counted apart. Prints
- * one JSON line of counts; exits 1 when anything but 200 / 503 happened.
+ * one JSON line of counts (status_504 is also counted in status_other);
+ * exits 1 when anything but 200 / 503 happened.
  *
  *   http_load <port> <path> <connections> <seconds> [timeout_ms]
  */
@@ -26,7 +27,7 @@
 static int g_port, g_timeout_ms = 5000;
 static const char *g_path;
 static double g_end;
-static atomic_long n200, n503, nother, nreset, nrefused, nhang, nclosed;
+static atomic_long n200, n503, n504, nother, nreset, nrefused, nhang, nclosed;
 static atomic_long max_latency_us;
 
 static double now_s(void) {
@@ -112,7 +113,10 @@ static void *worker(void *arg) {
         }
         if (st == 200) atomic_fetch_add(&n200, 1);
         else if (st == 503) atomic_fetch_add(&n503, 1);
-        else if (st > 0) atomic_fetch_add(&nother, 1);
+        else if (st > 0) {
+            atomic_fetch_add(&nother, 1);
+            if (st == 504) atomic_fetch_add(&n504, 1);
+        }
         else if (st == 0) atomic_fetch_add(&nclosed, 1);
         else if (st == -1) atomic_fetch_add(&nreset, 1);
         else atomic_fetch_add(&nhang, 1);
@@ -147,9 +151,11 @@ int main(int argc, char **argv) {
          reset = atomic_load(&nreset), refused = atomic_load(&nrefused), hang = atomic_load(&nhang),
          closed = atomic_load(&nclosed);
     printf("{\"requests\": %ld, \"status_200\": %ld, \"status_503\": %ld, \"status_other\": %ld, "
-           "\"resets\": %ld, \"refused\": %ld, \"hangs\": %ld, \"server_closed\": %ld, "
-           "\"max_latency_ms\": %.1f, \"seconds\": %.1f, \"connections\": %d}\n",
-           ok + un + other + reset + hang + closed, ok, un, other, reset, refused, hang, closed,
+           "\"status_504\": %ld, \"resets\": %ld, \"refused\": %ld, \"hangs\": %ld, "
+           "\"server_closed\": %ld, \"max_latency_ms\": %.1f, \"seconds\": %.1f, "
+           "\"connections\": %d}\n",
+           ok + un + other + reset + hang + closed, ok, un, other, atomic_load(&n504), reset,
+           refused, hang, closed,
            atomic_load(&max_latency_us) / 1000.0, secs, conns);
     return (other || reset || refused || hang || ok == 0) ? 1 : 0;
 }
