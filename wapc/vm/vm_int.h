@@ -179,6 +179,11 @@ struct corral_vm_module {
     uint8_t *refs; /* bitmap of functions declared for ref.func */
 
     vm_code_t *codes; /* nfuncs - nfunc_imports entries */
+
+    /* Another tier runs this module's instances (wapc/aot via
+     * corral_aot_vm_module_new); NULL for the interpreter. */
+    const struct vm_backend *be;
+    void *be_mod;
 };
 
 /* ---- instances ------------------------------------------------------------------------- */
@@ -222,7 +227,24 @@ struct corral_vm_instance {
     uint8_t *weak_tables;   /* zombie: imported tables it holds no reference to */
     vm_exec_t exec;
     size_t stack_bytes, frames_bytes;
+    void *be_inst;          /* the backend's instance when mod->be is set */
 };
+
+/* Hooks of another tier (see `be` above). An instance of such a module is
+ * made as usual up to its imports and function objects (so exports, user
+ * data, limits and the interrupt flag work unchanged); then instance_new
+ * takes over (no tables, memories, globals or segments on this side) and
+ * calls, memory access and freeing go through these. */
+typedef struct vm_backend {
+    const char *name;
+    corral_status_t (*instance_new)(corral_vm_instance_t *inst, corral_err_t *err);
+    void (*instance_free)(corral_vm_instance_t *inst);
+    corral_status_t (*call)(corral_vm_instance_t *inst, vm_func_t *f, const uint64_t *args, uint64_t *results,
+                            corral_err_t *err);
+    uint8_t *(*memory_slice)(corral_vm_instance_t *inst, uint32_t offset, uint32_t len);
+    uint64_t (*memory_size)(const corral_vm_instance_t *inst);
+    void (*module_free)(void *be_mod);
+} vm_backend_t;
 
 /* ---- parts --------------------------------------------------------------------------- */
 

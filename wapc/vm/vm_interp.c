@@ -183,6 +183,7 @@ static corral_status_t interp(vm_exec_t *ex, corral_vm_instance_t *inst, vm_func
 #define TRAP(s)                                                                                    \
     do {                                                                                           \
         st = (s);                                                                                  \
+        tl_msg[0] = 0; /* plain trap: its status text; drop any stale message */                  \
         goto trap;                                                                                 \
     } while (0)
 #define TICK()                                                                                     \

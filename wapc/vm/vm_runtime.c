@@ -45,6 +45,7 @@ static void module_release(const corral_vm_module_t *cm)
 {
     corral_vm_module_t *m = (corral_vm_module_t *)cm;
     if (atomic_fetch_sub(&m->mrefs, 1) == 1) {
+        if (m->be) m->be->module_free(m->be_mod);
         vm_module_release(m);
         corral_free(m);
     }
@@ -435,6 +436,7 @@ static void limits_fill(corral_vm_limits_t *l, const corral_vm_limits_t *in)
 static void instance_destroy(corral_vm_instance_t *inst)
 {
     const corral_vm_module_t *m = inst->mod;
+    if (m->be && inst->be_inst) m->be->instance_free(inst);
     if (inst->funcs)
         for (uint32_t i = 0; i < m->nfunc_imports; i++) obj_release(inst->funcs[i] ? &inst->funcs[i]->hdr : NULL);
     if (inst->tables)
@@ -561,6 +563,7 @@ static corral_status_t call_func(corral_vm_instance_t *inst, vm_func_t *f, const
     const corral_vm_functype_t *ft = f->type;
     corral_status_t st;
     if (inst->running) return corral_err_set(err, CORRAL_ERR_STATE, "a call is already running in this instance");
+    if (!f->host && !f->code) return f->inst->mod->be->call(f->inst, f, args, results, err);
     vm_trap_clear();
     if (f->host) {
         uint64_t small[16];
@@ -744,6 +747,13 @@ corral_status_t corral_vm_instance_new(const corral_vm_module_t *m, const corral
         f->code = &m->codes[i];
         inst->funcs[m->nfunc_imports + i] = f;
     }
+    if (m->be) { /* another tier builds and runs the rest */
+        for (uint32_t i = 0; i < ndef; i++) inst->own[i].code = NULL;
+        st = m->be->instance_new(inst, err);
+        if (st != CORRAL_OK) goto fail;
+        *out = inst;
+        return CORRAL_OK;
+    }
     for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
         st = table_make(m->tables[i].elem, m->tables[i].lim.min, m->tables[i].lim.max, m->tables[i].lim.has_max,
                         &inst->tables[i], err);
@@ -853,6 +863,7 @@ corral_status_t corral_vm_instance_export_n(corral_vm_instance_t *inst, const ch
     for (uint32_t i = 0; i < m->nexports; i++) {
         const vm_export_t *e = &m->exports[i];
         if (e->name_len != name_len || memcmp(e->name, name, name_len) != 0) continue;
+        if (m->be && e->kind != CORRAL_VM_EXTERN_FUNC) return CORRAL_ERR_NOT_FOUND;
         out->kind = e->kind;
         switch (e->kind) {
         case CORRAL_VM_EXTERN_FUNC: out->obj = inst->funcs[e->idx]; break;
@@ -874,6 +885,7 @@ corral_status_t corral_vm_instance_export(corral_vm_instance_t *inst, const char
 
 uint8_t *corral_vm_memory_slice(corral_vm_instance_t *inst, uint32_t offset, uint32_t len)
 {
+    if (inst && inst->mod->be) return inst->mod->be->memory_slice(inst, offset, len);
     vm_memory_t *m = inst ? inst->mem0 : NULL;
     if (!m) return NULL;
     if ((uint64_t)offset + len > m->size) return NULL;
@@ -882,6 +894,7 @@ uint8_t *corral_vm_memory_slice(corral_vm_instance_t *inst, uint32_t offset, uin
 
 uint64_t corral_vm_memory_size(const corral_vm_instance_t *inst)
 {
+    if (inst && inst->mod->be) return inst->mod->be->memory_size(inst);
     return inst && inst->mem0 ? inst->mem0->size : 0;
 }
 
