@@ -191,8 +191,14 @@ void host_apply_actor_links(corral_host_t *h, actor_ver_t *v) {
 }
 
 void host_unapply_actor_links(corral_host_t *h, const char *key) {
+    int remote = host_remote(h) != NULL;
     for (link_t *l = h->links; l; l = l->next) {
         if (strcmp(l->actor, key) != 0 || !l->applied) continue;
+        /* In a lattice the actor may run on other hosts, which still call
+         * this provider: keep the link, in its remote form (no claims). */
+        if (remote && prov_link_remote(l->applied, key, l->link_name, l->values, l->nvalues,
+                                       NULL) == CORRAL_OK)
+            continue;
         l->applied->p->unlink(l->applied->inst, key, l->link_name);
         l->applied = NULL;
     }
