@@ -394,6 +394,82 @@ TEST(compile_errors) {
     CHECK(access(out, F_OK) != 0);
 }
 
+/* ---- behind corral_vm.h ---- */
+
+static corral_status_t host_add_mem(corral_vm_instance_t *caller, uint64_t *sp, void *user) {
+    (void)user;
+    uint8_t *p = corral_vm_memory_slice(caller, 100, 4);
+    if (!p) return corral_vm_trap(caller, CORRAL_ERR_TRAP_HOST, "no memory");
+    uint32_t v;
+    memcpy(&v, p, 4);
+    sp[0] = (uint64_t)(uint32_t)sp[0] + sp[1] + v;
+    return CORRAL_OK;
+}
+
+static void *vm_interrupter(void *arg) {
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    corral_vm_instance_interrupt(arg);
+    return NULL;
+}
+
+static corral_status_t vcall(corral_vm_instance_t *inst, const char *name, const uint64_t *a, uint32_t na,
+                             uint64_t *r, uint32_t nr, corral_err_t *e) {
+    corral_vm_extern_t f;
+    if (corral_vm_instance_export(inst, name, &f) != CORRAL_OK) return CORRAL_ERR_NOT_FOUND;
+    return corral_vm_call(inst, f, a, na, r, nr, e);
+}
+
+TEST(vm_api) {
+    REQUIRE(setup());
+    corral_err_t e;
+    corral_err_clear(&e);
+    corral_vm_module_t *m = NULL;
+    REQUIRE(corral_aot_vm_module_new(wasm_bytes, wasm_len, art, &m, &e) == CORRAL_OK);
+    corral_vm_imports_t *imp = corral_vm_imports_new();
+    corral_vm_imports_add_func(imp, "env", "host_add", "iI:I", host_add_mem, NULL, NULL);
+    corral_vm_instance_t *inst = NULL;
+    /* an import missing: unlinkable, as on the interpreter */
+    CHECK(corral_vm_instance_new(m, imp, NULL, NULL, &inst, &e) == CORRAL_ERR_UNLINKABLE);
+    CHECK_CONTAINS(corral_err_msg(&e), "unknown import env.host_fail");
+    corral_vm_imports_add_func(imp, "env", "host_fail", "i:", host_fail, NULL, NULL);
+    int user;
+    REQUIRE(corral_vm_instance_new(m, imp, NULL, &user, &inst, &e) == CORRAL_OK);
+    corral_vm_module_free(m); /* instances keep their module */
+    CHECK(corral_vm_instance_user(inst) == &user);
+    uint64_t r[1], st2[2] = {100, 7}, h[2] = {1, 2};
+    CHECK(vcall(inst, "started", NULL, 0, r, 1, &e) == CORRAL_OK && r[0] == 42);
+    CHECK(vcall(inst, "store", st2, 2, NULL, 0, &e) == CORRAL_OK);
+    CHECK(vcall(inst, "call_host", h, 2, r, 1, &e) == CORRAL_OK && r[0] == 10);
+    uint8_t *p = corral_vm_memory_slice(inst, 100, 4);
+    CHECK(p && p[0] == 7);
+    CHECK(corral_vm_memory_size(inst) == 65536);
+    CHECK(corral_vm_memory_slice(inst, 65535, 2) == NULL);
+    uint64_t dz[2] = {1, 0};
+    CHECK(vcall(inst, "div", dz, 2, r, 1, &e) == CORRAL_ERR_TRAP_DIV_ZERO);
+    CHECK_CONTAINS(corral_err_msg(&e), "integer divide by zero");
+    uint64_t nine = 9;
+    CHECK(vcall(inst, "call_fail", &nine, 1, NULL, 0, &e) == CORRAL_ERR_TRAP_HOST);
+    CHECK_CONTAINS(corral_err_msg(&e), "host refused 9");
+    corral_vm_extern_t mem;
+    CHECK(corral_vm_instance_export(inst, "memory", &mem) == CORRAL_ERR_NOT_FOUND);
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, vm_interrupter, inst) == 0);
+    CHECK(vcall(inst, "spin", NULL, 0, NULL, 0, &e) == CORRAL_ERR_TRAP_INTERRUPTED);
+    pthread_join(t, NULL);
+    corral_vm_limits_t lim = {.fuel = 5000};
+    corral_vm_instance_set_limits(inst, &lim);
+    CHECK(vcall(inst, "spin", NULL, 0, NULL, 0, &e) == CORRAL_ERR_TRAP_FUEL_EXHAUSTED);
+    uint64_t a2[2] = {20, 22};
+    CHECK(vcall(inst, "add", a2, 2, r, 1, &e) == CORRAL_OK && r[0] == 42);
+    corral_vm_instance_free(inst);
+    corral_vm_imports_free(imp);
+    /* an artifact of another module is refused */
+    static const uint8_t empty[] = {0, 'a', 's', 'm', 1, 0, 0, 0};
+    CHECK(corral_aot_vm_module_new(empty, sizeof empty, art, &m, &e) == CORRAL_ERR_INVALID);
+    CHECK(m == NULL);
+}
+
 TEST(teardown) {
     free(wasm_bytes);
     wasm_bytes = NULL;
@@ -403,4 +479,4 @@ TEST(teardown) {
 
 TEST_MAIN(TEST_ENTRY(values), TEST_ENTRY(memory), TEST_ENTRY(traps), TEST_ENTRY(call_depth), TEST_ENTRY(fuel),
           TEST_ENTRY(deadline), TEST_ENTRY(interrupt), TEST_ENTRY(artifact_checks), TEST_ENTRY(cache_dir),
-          TEST_ENTRY(compile_errors), TEST_ENTRY(teardown))
+          TEST_ENTRY(compile_errors), TEST_ENTRY(vm_api), TEST_ENTRY(teardown))

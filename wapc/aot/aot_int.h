@@ -10,4 +10,12 @@ extern const char corral_aot_src_abi_h[];
 extern const char corral_aot_src_rt_h[];
 extern const char corral_aot_src_rt_c[];
 
+#include <stdatomic.h>
+
+#include "corral_aot.h"
+
+/* aot_load.c: an instance behind corral_vm.h also stops when the corral_vm
+ * instance's interrupt flag is set (aot_vm.c). */
+void aot_instance_link_interrupt(corral_aot_instance_t *inst, atomic_int *flag);
+
 #endif

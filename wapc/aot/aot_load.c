@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "aot_abi.h"
+#include "aot_int.h"
 #include "corral_aot.h"
 #include "vm_int.h" /* vm_trap_msg / vm_trap_text: one trap text per thread for both tiers */
 
@@ -35,6 +36,7 @@ struct corral_aot_instance {
     corral_aot_hostfn_t *imports;
     corral_vm_limits_t limits;
     atomic_int interrupt;
+    atomic_int *ext_interrupt; /* the corral_vm instance's flag, when behind corral_vm.h */
     int running;
     uint64_t deadline, start_ns, fuel_left;
     int has_fuel;
@@ -222,7 +224,9 @@ int32_t corral_aot_module_func(const corral_aot_module_t *m, const char *name, s
 static int aot_slow(corral_aot_rt_t *rt)
 {
     corral_aot_instance_t *inst = rt->host;
-    if (atomic_load_explicit(&inst->interrupt, memory_order_relaxed)) return CORRAL_AOT_TRAP_INTERRUPTED;
+    if (atomic_load_explicit(&inst->interrupt, memory_order_relaxed) ||
+        (inst->ext_interrupt && atomic_load_explicit(inst->ext_interrupt, memory_order_relaxed)))
+        return CORRAL_AOT_TRAP_INTERRUPTED;
     if (inst->deadline && corral_now_ns() >= inst->deadline) return CORRAL_AOT_TRAP_DEADLINE;
     uint64_t n = AOT_CHECK_EVERY;
     if (inst->has_fuel) {
@@ -396,6 +400,8 @@ void corral_aot_instance_set_caller(corral_aot_instance_t *inst, corral_vm_insta
 {
     inst->caller = caller;
 }
+
+void aot_instance_link_interrupt(corral_aot_instance_t *inst, atomic_int *flag) { inst->ext_interrupt = flag; }
 
 static uint64_t norm(char t, uint64_t v) { return t == 'i' || t == 'f' ? (uint32_t)v : v; }
 

@@ -142,6 +142,22 @@ void corral_aot_instance_interrupt(corral_aot_instance_t *inst);
 uint8_t *corral_aot_memory_slice(corral_aot_instance_t *inst, uint32_t offset, uint32_t len);
 uint64_t corral_aot_memory_size(const corral_aot_instance_t *inst);
 
+/* ---- behind corral_vm.h ------------------------------------------------------------ */
+
+/* Makes a corral_vm module whose instances run the artifact's native code:
+ * every corral_vm_* call (instance_new, instance_export, call, memory_slice,
+ * trap, interrupt, set_limits, instance_free) works on it as on an
+ * interpreter module, with the same errors and trap codes. `bytes` is the
+ * module (decoded by the interpreter's loader for its descriptions); the
+ * artifact must record its hash (corral_claims_module_hash) and this ABI,
+ * else CORRAL_ERR_INVALID. Limits: only function imports, and they must be
+ * host functions (corral_vm_imports_add_func), else CORRAL_ERR_UNLINKABLE at
+ * instantiation; exports other than functions are not reachable through
+ * corral_vm_instance_export (NOT_FOUND), memory 0 is through
+ * corral_vm_memory_slice. Thread-safe. */
+corral_status_t corral_aot_vm_module_new(const uint8_t *bytes, size_t len, const char *artifact,
+                                         corral_vm_module_t **out, corral_err_t *err);
+
 #ifdef __cplusplus
 }
 #endif
