@@ -103,4 +103,12 @@ for k in "$KEYS"/*.nk; do
   done
 done
 check "no signing seed in host log, help texts or control output" "$leaks" 0
+w=$(grep -c -E ' (warn|error) ' "$T/host.log" || true)
+echo "figure: host log: $w warning/error lines"
+if [ "$FAILS" != 0 ]; then
+  keep=${SOAK_KEEP_DIR:-/tmp}/corral-soak-$$
+  mkdir -p "$keep" && cp "$T"/*.log "$T"/rss "$T"/load.json "$keep"/ 2>/dev/null || true
+  echo "logs kept in $keep"
+  grep -E ' (warn|error) ' "$T/host.log" | tail -20 || true
+fi
 it_done
