@@ -109,6 +109,15 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...)
     return ++corral_rt_ntypes;
 }
 
+/* The registry goes when the artifact is unloaded (dlclose). */
+__attribute__((destructor)) static void corral_rt_types_free(void)
+{
+    for (uint32_t i = 0; i < corral_rt_ntypes; i++) free(corral_rt_types[i].t);
+    free(corral_rt_types);
+    corral_rt_types = NULL;
+    corral_rt_ntypes = corral_rt_captypes = 0;
+}
+
 /* Memories: address space for the whole allowed size is reserved up front
  * (PROT_NONE), pages become readable as the memory grows, so the data never
  * moves and untouched pages cost nothing. max_pages becomes the effective
