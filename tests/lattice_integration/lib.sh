@@ -201,4 +201,16 @@ lattice_get() {
   "$CORRAL" get "$1" --lattice "$LATTICE" --nats "$NATS_URL" "${@:2}"
 }
 
-lt_done() { it_done; }
+# lt_done: no host logged a sanitizer report (ASan/UBSan builds), then the
+# verdict.
+lt_done() {
+  local f
+  for f in "$T"/*.log; do
+    [ -e "$f" ] || continue
+    if grep -q -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f"; then
+      fail "sanitizer report in $(basename "$f")"
+      grep -E -A20 "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f" | head -40
+    fi
+  done
+  it_done
+}
