@@ -50,6 +50,10 @@ static void up_usage(FILE *out) {
             "  --log-format F     text (default) or json (one object per line)\n"
             "  --log-level L      error, warn, info (default), debug or trace\n"
             "  --allow-unsigned   accept actor modules without a claims token\n"
+            "  --engine E         interp (default), aot (native code, compiled at start\n"
+            "                     when not cached) or auto (interpreter at once, native\n"
+            "                     code swapped in after a background compile); per actor:\n"
+            "                     'engine:' in the manifest\n"
             "  --workers N        worker threads for provider -> actor calls (default: one\n"
             "                     per core)\n"
             "  --label K=V        a host label (repeatable; adds to the manifest's labels)\n"
@@ -103,6 +107,7 @@ static corral_status_t apply_manifest(corral_host_t *host, const corral_manifest
         o.limits.deadline_ms = a->deadline_ms;
         o.limits.fuel = a->fuel;
         o.limits.max_pages = a->max_pages;
+        o.engine = (corral_host_engine_t)a->engine;
         corral_host_actor_info_t info;
         if ((st = corral_host_actor_start_file(host, a->path, &o, &info, err)) != CORRAL_OK)
             return corral_err_wrap(err, "%s:%u: actors[%zu]", m->file, a->line, i);
@@ -182,6 +187,7 @@ int corral_cli_up(int argc, char **argv) {
                                          {"allow-unsigned", no_argument, NULL, 'U'},
                                          {"workers", required_argument, NULL, 'w'},
                                          {"label", required_argument, NULL, 'l'},
+                                         {"engine", required_argument, NULL, 1009},
                                          {"lattice", required_argument, NULL, 1000},
                                          {"nats", required_argument, NULL, 1001},
                                          {"nats-creds", required_argument, NULL, 1002},
@@ -194,6 +200,7 @@ int corral_cli_up(int argc, char **argv) {
     corral_log_format_t fmt = CORRAL_LOG_TEXT;
     corral_log_level_t level = CORRAL_LOG_INFO;
     int allow_unsigned = 0, c, rc = CORRAL_EXIT_USAGE;
+    corral_host_engine_t engine = CORRAL_HOST_ENGINE_DEFAULT;
     unsigned long workers = 0;
     corral_host_kv_t *labels = NULL;
     size_t n_cli_labels = 0, n_labels = 0;
@@ -230,6 +237,15 @@ int corral_cli_up(int argc, char **argv) {
             }
             break;
         case 'U': allow_unsigned = 1; break;
+        case 1009:
+            if (strcmp(optarg, "interp") == 0) engine = CORRAL_HOST_ENGINE_INTERP;
+            else if (strcmp(optarg, "aot") == 0) engine = CORRAL_HOST_ENGINE_AOT;
+            else if (strcmp(optarg, "auto") == 0) engine = CORRAL_HOST_ENGINE_AUTO;
+            else {
+                corral_cli_error("--engine must be interp, aot or auto, not '%s'", optarg);
+                goto done;
+            }
+            break;
         case 'w': {
             char *end = NULL;
             workers = strtoul(optarg, &end, 10);
@@ -313,6 +329,7 @@ int corral_cli_up(int argc, char **argv) {
     cfg.nlabels = n_labels;
     cfg.worker_threads = (uint32_t)workers;
     cfg.allow_unsigned = allow_unsigned;
+    cfg.engine = engine;
 
 #ifdef CORRAL_HAVE_HTTP_PROVIDER
     if (!corral_provider_builtin_find(CORRAL_PROVIDER_HTTP_NAME)) {

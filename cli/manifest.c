@@ -299,7 +299,7 @@ static corral_status_t parse_actor(ctx_t *c, const yaml_node_t *n, const char *w
     if (n->type != YAML_MAPPING_NODE)
         return fail_at(c, n, where, "must be a path or a map with 'path'");
     static const char *const allowed[] = {"path", "max_instances", "deadline_ms", "fuel", "max_pages",
-                                          NULL};
+                                          "engine", NULL};
     if ((st = check_keys(c, n, where, allowed)) != CORRAL_OK) return st;
     yaml_node_t *v = lookup1(c, n, "path");
     if (!v) return fail_at(c, n, where, "missing 'path'");
@@ -326,6 +326,14 @@ static corral_status_t parse_actor(ctx_t *c, const yaml_node_t *n, const char *w
         snprintf(key, sizeof key, "%s.max_pages", where);
         if ((st = get_uint(c, v, key, 65536, &u)) != CORRAL_OK) return st;
         a->max_pages = (uint32_t)u;
+    }
+    if ((v = lookup1(c, n, "engine"))) {
+        char *e = NULL;
+        snprintf(key, sizeof key, "%s.engine", where);
+        if ((st = get_string(c, v, key, &e)) != CORRAL_OK) return st;
+        a->engine = strcmp(e, "interp") == 0 ? 1 : strcmp(e, "aot") == 0 ? 2 : strcmp(e, "auto") == 0 ? 3 : -1;
+        corral_free(e);
+        if (a->engine < 0) return fail_at(c, v, key, "must be interp, aot or auto");
     }
     return CORRAL_OK;
 }

@@ -38,6 +38,8 @@ typedef struct corral_manifest_actor {
     uint32_t deadline_ms;   /* 0 = host default */
     uint64_t fuel;          /* 0 = unlimited */
     uint32_t max_pages;     /* 0 = host default */
+    int engine;             /* 0 = host default, 1 interp, 2 aot, 3 auto
+                               (corral_host_engine_t's values) */
     uint32_t line;          /* where it was declared */
 } corral_manifest_actor_t;
 

@@ -11,6 +11,13 @@
 
 #include "host_int.h"
 
+#ifdef CORRAL_HOST_HAVE_AOT
+#include <pthread.h>
+#include <unistd.h>
+
+#include "corral_aot.h"
+#endif
+
 /* ---- references --------------------------------------------------------------------- */
 
 static void core_release(actor_core_t *c) {
@@ -347,6 +354,155 @@ static int host_running(corral_host_t *h, corral_err_t *err) {
     return 0;
 }
 
+/* ---- engine choice (corral_host_engine_t) ------------------------------------------------------ */
+
+static corral_host_engine_t engine_of(corral_host_t *h, const corral_host_actor_opts_t *opts) {
+    corral_host_engine_t e = opts ? opts->engine : CORRAL_HOST_ENGINE_DEFAULT;
+    if (e == CORRAL_HOST_ENGINE_DEFAULT) e = h->engine;
+    return e == CORRAL_HOST_ENGINE_DEFAULT ? CORRAL_HOST_ENGINE_INTERP : e;
+}
+
+#ifdef CORRAL_HOST_HAVE_AOT
+/* One compile at a time, host-wide (and process-wide: compiles are heavy). */
+static pthread_mutex_t aot_compile_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A waPC module on native code from the cache, compiling it first when
+ * `compile` is set. Returns CORRAL_OK or the reason it is not possible. */
+static corral_status_t aot_module(const uint8_t *wasm, size_t len, const char *key, int compile,
+                                  corral_wapc_module_t **out, corral_err_t *err) {
+    char hash[65], path[4096];
+    corral_status_t st = corral_claims_module_hash(wasm, len, hash, err);
+    if (st == CORRAL_OK) st = corral_aot_cache_path(hash, path, sizeof path, err);
+    if (st != CORRAL_OK) return st;
+    if (access(path, R_OK) != 0) {
+        if (!compile)
+            return corral_err_set(err, CORRAL_ERR_NOT_FOUND, "no artifact in the cache");
+        pthread_mutex_lock(&aot_compile_mu);
+        uint64_t t0 = corral_now_ns();
+        corral_log(CORRAL_LOG_INFO, "host", "actor %s: compiling to native code (%zu KB module)", key,
+                   len / 1024);
+        st = access(path, R_OK) == 0 ? CORRAL_OK : corral_aot_compile(wasm, len, path, NULL, NULL, err);
+        if (st == CORRAL_OK)
+            corral_log(CORRAL_LOG_INFO, "host", "actor %s: native code ready after %.1f s", key,
+                       (double)(corral_now_ns() - t0) / 1e9);
+        pthread_mutex_unlock(&aot_compile_mu);
+        if (st != CORRAL_OK) return st;
+    }
+    corral_vm_module_t *vm = NULL;
+    if ((st = corral_aot_vm_module_new(wasm, len, path, &vm, err)) != CORRAL_OK) return st;
+    return corral_wapc_module_new_vm(vm, out, err);
+}
+
+typedef struct aot_bg {
+    corral_host_t *h;
+    actor_core_t *core;
+    actor_ver_t *ver; /* the version being compiled: no swap after an update */
+    uint8_t *wasm;
+    size_t len;
+} aot_bg_t;
+
+static void *aot_bg_main(void *arg) {
+    aot_bg_t *b = arg;
+    actor_core_t *c = b->core;
+    corral_err_t err;
+    corral_err_clear(&err);
+    corral_wapc_module_t *mod = NULL;
+    corral_status_t st = atomic_load(&b->h->state) == 1
+                             ? aot_module(b->wasm, b->len, c->key, 1, &mod, &err)
+                             : corral_err_set(&err, CORRAL_ERR_STATE, "host is stopping");
+    if (st == CORRAL_OK) {
+        pthread_mutex_lock(&b->h->ctl);
+        if (atomic_load(&b->h->state) != 1 || atomic_load(&c->cur) != b->ver)
+            st = corral_err_set(&err, CORRAL_ERR_STATE, "actor was stopped or updated meanwhile");
+        else
+            st = corral_wapc_pool_replace(c->pool, mod, &err);
+        pthread_mutex_unlock(&b->h->ctl);
+    }
+    if (st == CORRAL_OK)
+        corral_log(CORRAL_LOG_INFO, "host", "actor %s: now running on native code (live swap)", c->key);
+    else
+        corral_log(CORRAL_LOG_WARN, "host", "actor %s: stays on the interpreter: %s", c->key,
+                   corral_err_msg(&err));
+    corral_wapc_module_free(mod);
+    actor_ver_release(b->ver);
+    core_release(c);
+    corral_free(b->wasm);
+    atomic_fetch_sub(&b->h->aot_bg, 1);
+    corral_free(b);
+    return NULL;
+}
+
+/* Starts the background compile of an actor that started on the
+ * interpreter (engine AUTO). Failure to start it is only logged. */
+static void aot_bg_start(corral_host_t *h, actor_core_t *c, actor_ver_t *ver, const uint8_t *wasm,
+                         size_t len) {
+    aot_bg_t *b = corral_calloc(1, sizeof *b);
+    uint8_t *copy = corral_malloc(len ? len : 1);
+    if (!b || !copy) {
+        corral_free(b);
+        corral_free(copy);
+        corral_log(CORRAL_LOG_WARN, "host", "actor %s: stays on the interpreter: out of memory", c->key);
+        return;
+    }
+    memcpy(copy, wasm, len);
+    b->h = h;
+    b->core = c;
+    b->ver = ver;
+    b->wasm = copy;
+    b->len = len;
+    atomic_fetch_add(&c->refs, 1);
+    actor_ver_retain(ver);
+    atomic_fetch_add(&h->aot_bg, 1);
+    pthread_attr_t a;
+    pthread_t t;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&t, &a, aot_bg_main, b);
+    pthread_attr_destroy(&a);
+    if (rc != 0) {
+        atomic_fetch_sub(&h->aot_bg, 1);
+        actor_ver_release(ver);
+        core_release(c);
+        corral_free(copy);
+        corral_free(b);
+        corral_log(CORRAL_LOG_WARN, "host", "actor %s: stays on the interpreter: no thread for the compile",
+                   c->key);
+        return;
+    }
+    corral_log(CORRAL_LOG_INFO, "host", "actor %s: started on the interpreter; compiling to native code in the "
+               "background", c->key);
+}
+#endif
+
+/* The waPC module for an actor on the chosen engine; *bg is set when AUTO
+ * wants a background compile. Native-code failures fall back to the
+ * interpreter with one log line. */
+static corral_status_t module_for_engine(corral_host_engine_t e, const uint8_t *wasm, size_t len,
+                                         const char *key, corral_wapc_module_t **out, int *bg,
+                                         corral_err_t *err) {
+    *bg = 0;
+#ifdef CORRAL_HOST_HAVE_AOT
+    if (e == CORRAL_HOST_ENGINE_AOT || e == CORRAL_HOST_ENGINE_AUTO) {
+        corral_err_t why;
+        corral_err_clear(&why);
+        if (aot_module(wasm, len, key, e == CORRAL_HOST_ENGINE_AOT, out, &why) == CORRAL_OK) {
+            corral_log(CORRAL_LOG_INFO, "host", "actor %s: running on native code (cached artifact)", key);
+            return CORRAL_OK;
+        }
+        if (e == CORRAL_HOST_ENGINE_AUTO && why.status == CORRAL_ERR_NOT_FOUND)
+            *bg = 1;
+        else
+            corral_log(CORRAL_LOG_WARN, "host", "actor %s: native code not used (%s): running on the "
+                       "interpreter", key, corral_err_msg(&why));
+    }
+#else
+    if (e == CORRAL_HOST_ENGINE_AOT || e == CORRAL_HOST_ENGINE_AUTO)
+        corral_log(CORRAL_LOG_WARN, "host", "actor %s: this build has no AOT tier: running on the interpreter",
+                   key);
+#endif
+    return corral_wapc_module_new(wasm, len, out, err);
+}
+
 /* ---- start ------------------------------------------------------------------------------------- */
 
 corral_status_t corral_host_actor_start(corral_host_t *h, const uint8_t *wasm, size_t len,
@@ -364,7 +520,9 @@ corral_status_t corral_host_actor_start(corral_host_t *h, const uint8_t *wasm, s
     if ((st = verify(h, wasm, len, opts && opts->allow_unsigned, &claims, &is_unsigned, err)) !=
         CORRAL_OK)
         return st;
-    if ((st = corral_wapc_module_new(wasm, len, &mod, err)) != CORRAL_OK) {
+    int want_bg = 0;
+    if ((st = module_for_engine(engine_of(h, opts), wasm, len, claims->sub, &mod, &want_bg, err)) !=
+        CORRAL_OK) {
         corral_err_wrap(err, "actor %s (%s) is not a usable waPC module", claims->sub,
                         claims->name ? claims->name : "");
         goto fail;
@@ -430,6 +588,11 @@ corral_status_t corral_host_actor_start(corral_host_t *h, const uint8_t *wasm, s
     h->actors = ent;
     ent = NULL;
     host_apply_actor_links(h, ver);
+#ifdef CORRAL_HOST_HAVE_AOT
+    if (want_bg) aot_bg_start(h, c, ver, wasm, len);
+#else
+    (void)want_bg;
+#endif
     if ((st = host_publish(h, err)) != CORRAL_OK) {
         /* undo: take it out again */
         host_unapply_actor_links(h, c->key);

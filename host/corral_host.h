@@ -68,6 +68,23 @@ typedef struct corral_host_kv {
     const char *value;
 } corral_host_kv_t;
 
+/* Which tier runs an actor's code (docs/engine.md; wapc/aot/corral_aot.h).
+ * INTERP: the interpreter. AOT: native code from the host's artifact cache
+ * (owner-only directory, corral_aot_cache_dir), compiled at start when
+ * missing (blocking the start). AUTO: the cached artifact when present;
+ * otherwise the actor starts at once on the interpreter, the host compiles
+ * in the background (one compile at a time, progress in the log) and swaps
+ * the actor's pool onto native code between calls, caching the artifact.
+ * Whenever the native path fails (no compiler, an unsupported module, a
+ * stale or foreign artifact) the actor runs on the interpreter and the log
+ * says why, once. DEFAULT: the host's setting (for the host: INTERP). */
+typedef enum corral_host_engine {
+    CORRAL_HOST_ENGINE_DEFAULT = 0,
+    CORRAL_HOST_ENGINE_INTERP,
+    CORRAL_HOST_ENGINE_AOT,
+    CORRAL_HOST_ENGINE_AUTO
+} corral_host_engine_t;
+
 /* Per-actor limits. Zero in any field means the host's default (which is
  * itself filled in from the constants above when zero). */
 typedef struct corral_host_limits {
@@ -101,6 +118,7 @@ typedef struct corral_host_config {
     uint32_t health_interval_ms;    /* 0 = 30 s; CORRAL_HOST_HEALTH_OFF = never */
     int no_builtins;                /* do not start the built-in logging and
                                        numbergen providers at start-up */
+    corral_host_engine_t engine;    /* default tier for actors (DEFAULT = INTERP) */
 } corral_host_config_t;
 
 /* ---- lifecycle -------------------------------------------------------------------- */
@@ -153,6 +171,7 @@ typedef struct corral_host_actor_opts {
     int allow_unsigned;          /* accept this module without a token even if
                                     the host's config does not */
     corral_host_limits_t limits; /* per-actor overrides */
+    corral_host_engine_t engine; /* DEFAULT = the host's */
 } corral_host_actor_opts_t;
 
 /* What corral_host_actor_start reports. */

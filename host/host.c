@@ -402,6 +402,7 @@ corral_status_t corral_host_new(const corral_host_config_t *cfg, corral_host_t *
     }
     if (h->worker_threads > 256) h->worker_threads = 256;
     h->allow_unsigned = cfg->allow_unsigned;
+    h->engine = cfg->engine;
     h->no_builtins = cfg->no_builtins;
     h->clock_skew_s = cfg->clock_skew_s < 0 ? 0 : cfg->clock_skew_s;
     h->health_interval_ms = cfg->health_interval_ms ? cfg->health_interval_ms
@@ -493,6 +494,7 @@ void corral_host_stop(corral_host_t *h) {
         pthread_join(h->health_thread, NULL);
         h->health_running = 0;
     }
+    host_wait_count(&h->aot_bg, 0); /* a background compile finishes first (actors.c) */
     /* drain: calls from outside, then queued jobs (the workers run what is
      * queued and exit) */
     for (int i = 0; i < HOST_STRIPES; i++) host_wait_count(&h->inflight[i].n, 0);

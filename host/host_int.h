@@ -149,6 +149,7 @@ struct corral_host {
     corral_host_limits_t limits;
     uint32_t worker_threads;
     int allow_unsigned, no_builtins;
+    corral_host_engine_t engine; /* default tier for actors (actors.c) */
     char **allowed_issuers;
     size_t n_allowed_issuers;
     char **revoked;
@@ -170,6 +171,9 @@ struct corral_host {
     _Atomic(snap_t *) snap;
     atomic_uint epoch;
     host_stripe_t readers[2][HOST_STRIPES];
+
+    /* background AOT compiles still running (actors.c); stop waits for them */
+    atomic_long aot_bg;
 
     /* calls in flight from outside (host calls, provider calls, jobs, health) */
     host_stripe_t inflight[HOST_STRIPES];
