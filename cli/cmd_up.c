@@ -54,6 +54,12 @@ static void up_usage(FILE *out) {
             "                     when not cached) or auto (interpreter at once, native\n"
             "                     code swapped in after a background compile); per actor:\n"
             "                     'engine:' in the manifest\n"
+            "  --allowed-issuer A accept only actors signed by account key A (repeatable;\n"
+            "                     default: any issuer whose signature verifies)\n"
+            "  --revoked X        refuse actors whose token id (jti) or module key is X, at\n"
+            "                     start and at update (repeatable)\n"
+            "  --max-pages N      default memory cap per actor instance, in 64 KiB pages\n"
+            "                     (default 256 = 16 MiB; a manifest's max_pages overrides)\n"
             "  --workers N        worker threads for provider -> actor calls (default: one\n"
             "                     per core)\n"
             "  --label K=V        a host label (repeatable; adds to the manifest's labels)\n"
@@ -179,6 +185,15 @@ static int add_label(corral_host_kv_t **labels, size_t *n, const char *kv) {
     return CORRAL_EXIT_OK;
 }
 
+/* Appends a borrowed argv string to a growing array (repeatable options). */
+static corral_status_t push_arg(const char ***arr, size_t *n, const char *v) {
+    const char **grown = corral_realloc(*arr, (*n + 1) * sizeof **arr);
+    if (!grown) return CORRAL_ERR_NOMEM;
+    grown[(*n)++] = v;
+    *arr = grown;
+    return CORRAL_OK;
+}
+
 int corral_cli_up(int argc, char **argv) {
     static const struct option opts[] = {{"run-dir", required_argument, NULL, 'R'},
                                          {"data-dir", required_argument, NULL, 'D'},
@@ -188,6 +203,9 @@ int corral_cli_up(int argc, char **argv) {
                                          {"workers", required_argument, NULL, 'w'},
                                          {"label", required_argument, NULL, 'l'},
                                          {"engine", required_argument, NULL, 1009},
+                                         {"allowed-issuer", required_argument, NULL, 1006},
+                                         {"revoked", required_argument, NULL, 1007},
+                                         {"max-pages", required_argument, NULL, 1008},
                                          {"lattice", required_argument, NULL, 1000},
                                          {"nats", required_argument, NULL, 1001},
                                          {"nats-creds", required_argument, NULL, 1002},
@@ -210,8 +228,9 @@ int corral_cli_up(int argc, char **argv) {
     corral_err_clear(&err);
     const char *lattice = NULL, *nats_url = NULL, *nats_creds = NULL, *nats_nkey = NULL,
                *cluster_seed = NULL;
-    const char **issuers = NULL;
-    size_t n_issuers = 0;
+    const char **issuers = NULL, **allowed = NULL, **revoked = NULL;
+    size_t n_issuers = 0, n_allowed = 0, n_revoked = 0;
+    unsigned long max_pages = 0;
 #ifdef CORRAL_HAVE_LATTICE
     corral_lattice_t *lat = NULL;
 #endif
@@ -264,15 +283,25 @@ int corral_cli_up(int argc, char **argv) {
         case 1002: nats_creds = optarg; break;
         case 1003: nats_nkey = optarg; break;
         case 1004: cluster_seed = optarg; break;
-        case 1005: {
-            const char **grown = corral_realloc(issuers, (n_issuers + 1) * sizeof *issuers);
-            if (!grown) {
+        case 1005:
+        case 1006:
+        case 1007: {
+            const char ***arr = c == 1005 ? &issuers : c == 1006 ? &allowed : &revoked;
+            size_t *n = c == 1005 ? &n_issuers : c == 1006 ? &n_allowed : &n_revoked;
+            if (push_arg(arr, n, optarg) != CORRAL_OK) {
                 corral_cli_error("out of memory");
                 rc = CORRAL_EXIT_INTERNAL;
                 goto done;
             }
-            issuers = grown;
-            issuers[n_issuers++] = optarg;
+            break;
+        }
+        case 1008: {
+            char *end = NULL;
+            max_pages = strtoul(optarg, &end, 10);
+            if (!end || *end || optarg[0] < '1' || optarg[0] > '9' || max_pages > 65536) {
+                corral_cli_error("--max-pages needs a number from 1 to 65536, not '%s'", optarg);
+                goto done;
+            }
             break;
         }
         case 'h': up_usage(stdout); rc = CORRAL_EXIT_OK; goto done;
@@ -330,6 +359,11 @@ int corral_cli_up(int argc, char **argv) {
     cfg.worker_threads = (uint32_t)workers;
     cfg.allow_unsigned = allow_unsigned;
     cfg.engine = engine;
+    cfg.allowed_issuers = allowed;
+    cfg.n_allowed_issuers = n_allowed;
+    cfg.revoked = revoked;
+    cfg.n_revoked = n_revoked;
+    cfg.limits.max_pages = (uint32_t)max_pages;
 
 #ifdef CORRAL_HAVE_HTTP_PROVIDER
     if (!corral_provider_builtin_find(CORRAL_PROVIDER_HTTP_NAME)) {
@@ -425,6 +459,8 @@ done:
 #endif
     corral_host_free(host);
     corral_free(issuers);
+    corral_free(allowed);
+    corral_free(revoked);
     for (size_t i = 0; i < n_cli_labels; i++) corral_free((char *)labels[i].key);
     corral_free(labels);
     corral_manifest_free(m);

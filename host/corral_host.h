@@ -58,6 +58,9 @@ typedef struct corral_host corral_host_t;
 #define CORRAL_HOST_DEFAULT_HEALTH_MS 30000u
 #define CORRAL_HOST_DEFAULT_MAX_INSTANCES 4u
 #define CORRAL_HOST_DEFAULT_DEADLINE_MS 10000u
+/* 16 MiB per instance: one hostile actor must not take the machine's memory
+ * (the engine alone would allow 4 GiB). Raise it per actor with max_pages. */
+#define CORRAL_HOST_DEFAULT_MAX_PAGES 256u
 /* health_interval_ms value that turns periodic health checks off. */
 #define CORRAL_HOST_HEALTH_OFF UINT32_MAX
 
@@ -91,7 +94,7 @@ typedef struct corral_host_limits {
     uint32_t max_instances; /* instances per actor pool (default 4) */
     uint64_t deadline_ms;   /* wall-clock budget per call (default 10000) */
     uint64_t fuel;          /* engine fuel per call (default unlimited) */
-    uint32_t max_pages;     /* 64 KiB pages of guest memory (default: engine's) */
+    uint32_t max_pages;     /* 64 KiB pages of guest memory (default 256 = 16 MiB) */
 } corral_host_limits_t;
 
 /* Host configuration. Zero-initialise, then set what you need. Everything is

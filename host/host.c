@@ -395,6 +395,7 @@ corral_status_t corral_host_new(const corral_host_config_t *cfg, corral_host_t *
     h->limits = cfg->limits;
     if (!h->limits.max_instances) h->limits.max_instances = CORRAL_HOST_DEFAULT_MAX_INSTANCES;
     if (!h->limits.deadline_ms) h->limits.deadline_ms = CORRAL_HOST_DEFAULT_DEADLINE_MS;
+    if (!h->limits.max_pages) h->limits.max_pages = CORRAL_HOST_DEFAULT_MAX_PAGES;
     h->worker_threads = cfg->worker_threads;
     if (!h->worker_threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);

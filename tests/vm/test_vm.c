@@ -542,6 +542,24 @@ TEST(max_pages_makes_grow_fail) {
     corral_vm_module_free(m);
 }
 
+TEST(max_pages_binds_initial_memory) {
+    /* big_memory declares 256 pages: a cap of 255 refuses it at instantiation,
+     * a cap of 256 admits it. */
+    corral_vm_module_t *m = load_wat("big_memory");
+    REQUIRE(m);
+    corral_vm_limits_t lim = {255, 0, 0, 0};
+    corral_vm_instance_t *inst = NULL;
+    corral_err_t err;
+    CHECK_EQ_INT(corral_vm_instance_new(m, NULL, &lim, NULL, &inst, &err),
+                 CORRAL_ERR_UNINSTANTIABLE);
+    CHECK(inst == NULL);
+    CHECK_CONTAINS(err.msg, "needs 256 pages at start, above the limit of 255 pages");
+    lim.max_pages = 256;
+    CHECK_EQ_INT(corral_vm_instance_new(m, NULL, &lim, NULL, &inst, &err), CORRAL_OK);
+    corral_vm_instance_free(inst);
+    corral_vm_module_free(m);
+}
+
 TEST(max_call_depth) {
     corral_vm_module_t *m = load_wat("traps");
     REQUIRE(m);
@@ -1055,7 +1073,8 @@ TEST_MAIN(TEST_ENTRY(malformed_bytes_report_offset), TEST_ENTRY(invalid_module_r
           TEST_ENTRY(every_trap_kind), TEST_ENTRY(start_trap_and_oob_segment_fail_instantiation),
           TEST_ENTRY(call_checks_argument_counts), TEST_ENTRY(fuel_exhaustion_per_call),
           TEST_ENTRY(deadline_stops_an_endless_loop), TEST_ENTRY(interrupt_from_another_thread),
-          TEST_ENTRY(max_pages_makes_grow_fail), TEST_ENTRY(max_call_depth),
+          TEST_ENTRY(max_pages_makes_grow_fail),
+          TEST_ENTRY(max_pages_binds_initial_memory), TEST_ENTRY(max_call_depth),
           TEST_ENTRY(exports_lookup_and_description), TEST_ENTRY(externs_shared_across_instances),
           TEST_ENTRY(embedder_made_externs), TEST_ENTRY(instantiate_one_module_from_many_threads),
           TEST_ENTRY(big_initial_memory_is_lazy), TEST_ENTRY(nested_calls_from_host_functions),

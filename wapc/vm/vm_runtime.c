@@ -747,6 +747,16 @@ corral_status_t corral_vm_instance_new(const corral_vm_module_t *m, const corral
         f->code = &m->codes[i];
         inst->funcs[m->nfunc_imports + i] = f;
     }
+    /* The embedder's page cap binds the module's own declarations too:
+     * otherwise a module could take any amount of memory by declaring it. */
+    for (uint32_t i = m->nmem_imports; i < m->nmems; i++) {
+        if (m->mems[i].min > inst->limits.max_pages) {
+            st = corral_err_set(err, CORRAL_ERR_UNINSTANTIABLE,
+                                "memory %u needs %u pages at start, above the limit of %u pages", i,
+                                m->mems[i].min, inst->limits.max_pages);
+            goto fail;
+        }
+    }
     if (m->be) { /* another tier builds and runs the rest */
         for (uint32_t i = 0; i < ndef; i++) inst->own[i].code = NULL;
         st = m->be->instance_new(inst, err);
