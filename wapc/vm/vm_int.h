@@ -269,5 +269,8 @@ void vm_trap_clear(void);
 int32_t vm_memory_grow(corral_vm_instance_t *inst, vm_memory_t *mem, uint32_t delta);
 int32_t vm_table_grow(vm_table_t *t, uint32_t delta, uint64_t init);
 corral_status_t vm_exec_slow(vm_exec_t *ex);
+/* Interrupt flag and deadline only (no fuel): run after every host function,
+ * which may block far longer than VM_CHECK_EVERY loop iterations. */
+corral_status_t vm_exec_check_time(vm_exec_t *ex);
 
 #endif

@@ -282,6 +282,12 @@ call_fn:
             TRAP(CORRAL_ERR_TRAP_STACK_EXHAUSTED);
         st = fn->host(inst, nfp, fn->user);
         if (CORRAL_UNLIKELY(st != CORRAL_OK)) goto trap;
+        /* A host function may block (another actor, a provider): look at the
+         * clock now, not up to VM_CHECK_EVERY loop iterations later. */
+        if (ex->deadline || atomic_load_explicit(ex->interrupt, memory_order_relaxed)) {
+            st = vm_exec_check_time(ex);
+            if (st != CORRAL_OK) goto trap;
+        }
         RELOAD();
         ip = ret;
         DISPATCH();

@@ -508,7 +508,7 @@ static corral_status_t exec_prepare(corral_vm_instance_t *inst, corral_err_t *er
     return CORRAL_OK;
 }
 
-corral_status_t vm_exec_slow(vm_exec_t *ex)
+corral_status_t vm_exec_check_time(vm_exec_t *ex)
 {
     if (atomic_load_explicit(ex->interrupt, memory_order_relaxed)) {
         vm_trap_msg("interrupted");
@@ -519,6 +519,13 @@ corral_status_t vm_exec_slow(vm_exec_t *ex)
                     (unsigned long long)((ex->deadline - ex->start_ns) / 1000000u));
         return CORRAL_ERR_TRAP_DEADLINE;
     }
+    return CORRAL_OK;
+}
+
+corral_status_t vm_exec_slow(vm_exec_t *ex)
+{
+    corral_status_t st = vm_exec_check_time(ex);
+    if (st != CORRAL_OK) return st;
     uint64_t n = VM_CHECK_EVERY;
     if (ex->has_fuel) {
         if (ex->fuel_left == 0) {
