@@ -46,9 +46,42 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 status=0
-ctest --test-dir "$BUILD" --output-on-failure -j2 "$@" || status=$?
+ctest --test-dir "$BUILD" --output-on-failure -j2 "$@" 2>&1 | tee "$RUN/ctest.log" || status=$?
+# "97% tests passed, 4 tests failed out of 117"
+ct_total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$RUN/ctest.log" | tail -n 1)
+ct_failed=$(sed -n 's/.* \([0-9]*\) tests failed out of.*/\1/p' "$RUN/ctest.log" | tail -n 1)
+ct_total=${ct_total:-0} ct_failed=${ct_failed:-0}
 
-if [ $FUZZ = 1 ] && [ $status = 0 ]; then
-  scripts/fuzz.sh "${CORRAL_FUZZ_SECONDS:-20}" || status=$?
+# Valgrind-clean on exit: the unit tests again, without sanitizers, under
+# memcheck (definite leaks and invalid accesses fail the run).
+if [ $status = 0 ] && [ "${CORRAL_VALGRIND:-1}" = 1 ]; then
+  VG=$ROOT/build-valgrind
+  VG_TESTS=(base/test_base claims/test_claims vm/test_vm wapc/test_wapc wapc/test_wapc_msgpack
+            providers/test_providers host/test_host manifest/test_manifest)
+  cmake -S . -B "$VG" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORRAL_WERROR=ON >/dev/null
+  ninja -C "$VG" -j2 $(for t in "${VG_TESTS[@]}"; do basename "$t"; done)
+  vg_pass=0 vg_fail=0
+  for t in "${VG_TESTS[@]}"; do
+    if CORRAL_UNDER_VALGRIND=1 valgrind -q --error-exitcode=9 --leak-check=full \
+         --errors-for-leak-kinds=definite "$VG/tests/$t" >"$VG/$(basename "$t").valgrind.log" 2>&1; then
+      vg_pass=$((vg_pass + 1))
+    else
+      vg_fail=$((vg_fail + 1)); status=1
+      echo "valgrind: $t FAILED"; tail -n 30 "$VG/$(basename "$t").valgrind.log"
+    fi
+  done
+  echo "valgrind: $vg_pass passed, $vg_fail failed"
 fi
+
+fz_pass=0 fz_fail=0
+if [ $FUZZ = 1 ] && [ $status = 0 ]; then
+  scripts/fuzz.sh "${CORRAL_FUZZ_SECONDS:-20}" 2>&1 | tee "$RUN/fuzz.log" || status=1
+  fz_pass=$(grep -c '^fuzz: .* ok in ' "$RUN/fuzz.log" || true)
+  fz_fail=$(grep -c '^fuzz: .* FAILED' "$RUN/fuzz.log" || true)
+fi
+# One closing line over everything that ran: ctest, valgrind, fuzz targets.
+passed=$((ct_total - ct_failed + ${vg_pass:-0} + fz_pass))
+failed=$((ct_failed + ${vg_fail:-0} + fz_fail))
+[ $status = 0 ] || [ $failed -gt 0 ] || failed=1
+echo "corral: $passed passed, $failed failed"
 exit $status

@@ -1046,7 +1046,10 @@ TEST(big_initial_memory_is_lazy) {
     if (inst) {
         long grew = after - before;
         if (grew >= 4l << 20) fprintf(stderr, "  RSS grew by %ld bytes\n", grew);
-        CHECK(grew < (4l << 20)); /* far below the 16 MiB the module asks for */
+        /* Far below the 16 MiB the module asks for. Valgrind shadows every
+         * mapped page itself, so RSS says nothing there (scripts/test.sh sets
+         * CORRAL_UNDER_VALGRIND). */
+        if (!getenv("CORRAL_UNDER_VALGRIND")) CHECK(grew < (4l << 20));
         CHECK_EQ_INT(corral_vm_memory_size(inst), 16l << 20);
         uint8_t *p = corral_vm_memory_slice(inst, 16, 6);
         CHECK(p && memcmp(p, "corral", 6) == 0);
