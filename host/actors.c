@@ -100,12 +100,16 @@ corral_status_t actor_call(actor_ver_t *v, const char *op, size_t op_len, const 
         return corral_err_set(err, CORRAL_ERR_NO_ACTOR, "actor %s (%s) is stopping", c->key,
                               actor_name(v));
     }
+    uint64_t t0 = corral_now_ns();
     corral_status_t st = corral_wapc_pool_call(c->pool, op, op_len, payload, len, resp, err);
+    uint64_t t1 = corral_now_ns();
     atomic_fetch_add(&c->calls, 1);
+    int trap = 0;
     if (st != CORRAL_OK) {
         atomic_fetch_add(&c->errors, 1);
-        if (is_trap(st)) atomic_fetch_add(&c->traps, 1);
+        if ((trap = is_trap(st)) != 0) atomic_fetch_add(&c->traps, 1);
     }
+    host_met_record(&c->met, op, op_len, st != CORRAL_OK, trap, t1 - t0);
     atomic_fetch_sub(&c->inflight, 1);
     return st;
 }

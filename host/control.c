@@ -338,6 +338,17 @@ static corral_status_t op_inventory(corral_host_t *h, json_t *req, json_t **res,
     return *res ? CORRAL_OK : corral_err_set(err, CORRAL_ERR_NOMEM, "out of memory");
 }
 
+static corral_status_t op_metrics(corral_host_t *h, json_t *req, json_t **res, corral_err_t *err) {
+    corral_buf_t b = CORRAL_BUF_INIT;
+    corral_status_t st = corral_host_metrics(h, &b, err);
+    if (st == CORRAL_OK) {
+        *res = json_pack("{s:s%}", "text", b.data ? (const char *)b.data : "", b.len);
+        st = *res ? CORRAL_OK : corral_err_set(err, CORRAL_ERR_NOMEM, "out of memory");
+    }
+    corral_buf_free(&b);
+    return st;
+}
+
 static corral_status_t op_stop_host(corral_host_t *h, json_t *req, json_t **res,
                                     corral_err_t *err) {
     *res = json_object();
@@ -355,7 +366,7 @@ static const struct {
     {"start_provider", op_start_provider}, {"stop_provider", op_stop_provider},
     {"link_put", op_link_put},           {"link_del", op_link_del},
     {"call", op_call},                   {"health", op_health},
-    {"stop_host", op_stop_host},
+    {"stop_host", op_stop_host},         {"metrics", op_metrics},
 };
 
 /* Runs one request; *stop_after is set for a successful stop_host. */
@@ -383,7 +394,7 @@ static corral_status_t exec_line(corral_host_t *h, const char *request, size_t l
             st = corral_err_set(&err, CORRAL_ERR_INVALID_ARG,
                                 "request lacks a string \"op\" (one of inventory, start_actor, "
                                 "stop_actor, update_actor, start_provider, stop_provider, "
-                                "link_put, link_del, call, health, stop_host)");
+                                "link_put, link_del, call, health, metrics, stop_host)");
         } else {
             size_t i = 0;
             while (i < sizeof ops_ / sizeof ops_[0] && strcmp(ops_[i].name, op) != 0) i++;
@@ -391,7 +402,7 @@ static corral_status_t exec_line(corral_host_t *h, const char *request, size_t l
                 st = corral_err_set(&err, CORRAL_ERR_UNSUPPORTED,
                                     "unknown op \"%s\": this host knows inventory, start_actor, "
                                     "stop_actor, update_actor, start_provider, stop_provider, "
-                                    "link_put, link_del, call, health, stop_host",
+                                    "link_put, link_del, call, health, metrics, stop_host",
                                     op);
             } else {
                 st = ops_[i].fn(h, req, &res, &err);

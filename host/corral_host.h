@@ -278,6 +278,19 @@ typedef struct corral_host_actor_stats {
 corral_status_t corral_host_actor_stats(corral_host_t *host, const char *actor,
                                         corral_host_actor_stats_t *out, corral_err_t *err);
 
+/* Appends the host's metrics to out (caller-owned) in the Prometheus text
+ * exposition format 0.0.4: per actor and operation corral_actor_calls_total,
+ * _errors_total, _traps_total and the corral_actor_call_duration_seconds
+ * histogram (buckets 50 us .. 10 s); per actor instances, inflight, swaps,
+ * revision, health; per provider corral_provider_up; per kept link
+ * corral_link_applied. Operation names are counted in a fixed table per actor
+ * (32 names; the rest, and names with characters outside [A-Za-z0-9_.:/@-]
+ * or 48 bytes and longer, share operation="(other)"), so hostile names cannot
+ * grow it. Counters are read one by one, not as one atomic picture.
+ * Thread-safe (takes the control lock briefly). CORRAL_ERR_NOMEM leaves out
+ * as it was. */
+corral_status_t corral_host_metrics(corral_host_t *host, corral_buf_t *out, corral_err_t *err);
+
 /* Resolves a key or call alias to the module key. CORRAL_ERR_NO_ACTOR.
  * Thread-safe, lock-free (reads the current tables). */
 corral_status_t corral_host_actor_resolve(corral_host_t *host, const char *actor,

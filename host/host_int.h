@@ -26,6 +26,30 @@
 
 #define HOST_COMPONENT "host"
 
+/* Per-operation call metrics (metrics.c). A fixed table per actor, so the
+ * call path neither allocates nor locks and a guest or caller inventing
+ * operation names cannot grow memory: names beyond HOST_MET_OPS, longer than
+ * HOST_MET_NAME - 1 or not printable ASCII share the "other" row. */
+#define HOST_MET_OPS 32
+#define HOST_MET_NAME 48
+#define HOST_MET_BUCKETS 18 /* 17 finite bounds (50 us .. 10 s) and +Inf */
+typedef struct host_op_met {
+    atomic_int state; /* 0 free, 1 being named, 2 named (name immutable) */
+    unsigned name_len;
+    char name[HOST_MET_NAME];
+    atomic_ullong calls, errors, traps, sum_ns;
+    atomic_ullong buckets[HOST_MET_BUCKETS]; /* not cumulative */
+} host_op_met_t;
+
+typedef struct host_actor_met {
+    host_op_met_t ops[HOST_MET_OPS];
+    host_op_met_t other;
+} host_actor_met_t;
+
+/* Counts one finished call of `op` that took ns nanoseconds. Lock-free. */
+void host_met_record(host_actor_met_t *m, const char *op, size_t op_len, int error, int trap,
+                     uint64_t ns);
+
 /* The part of an actor that survives live updates: its pool (hot-replaced),
  * limits and counters. Reference counted by its versions. */
 typedef struct actor_core {
@@ -35,6 +59,7 @@ typedef struct actor_core {
     corral_wapc_pool_t *pool;
     corral_host_limits_t limits;
     atomic_ullong calls, errors, traps;
+    host_actor_met_t met; /* per operation (metrics.c) */
     atomic_long inflight; /* calls running on this actor */
     atomic_int stopping;  /* set by stop: calls that have not begun are refused */
     /* the current version (one reference), read by dispatch under a snapshot

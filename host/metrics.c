@@ -1,0 +1,292 @@
+/*
+ * metrics.c - the host's call metrics and their Prometheus text exposition
+ * (corral_host_metrics, the control op `metrics`, `corral up --metrics-port`).
+ *
+ * actor_call (actors.c) records every guest call here: per actor and
+ * operation a calls/errors/traps counter and a latency histogram. The table
+ * per actor is fixed-size (host_actor_met_t in host_int.h) and lock-free:
+ * an operation claims a slot once (compare-and-swap on its state), later calls
+ * find it by hash and bump relaxed atomics. The exposition walks the master
+ * lists under the control lock, never the call path.
+ */
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "host_int.h"
+
+/* Finite bucket bounds in nanoseconds and as Prometheus prints them. */
+static const uint64_t bound_ns_[HOST_MET_BUCKETS - 1] = {
+    50000ull,     100000ull,     250000ull,     500000ull,     1000000ull,    2500000ull,
+    5000000ull,   10000000ull,   25000000ull,   50000000ull,   100000000ull,  250000000ull,
+    500000000ull, 1000000000ull, 2500000000ull, 5000000000ull, 10000000000ull};
+static const char *const bound_str_[HOST_MET_BUCKETS] = {
+    "5e-05", "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025",
+    "0.05",  "0.1",    "0.25",    "0.5",    "1",     "2.5",    "5",     "10",   "+Inf"};
+
+#define OTHER_NAME "(other)" /* cannot collide: '(' is not allowed in a slot name */
+
+/* Slot names are restricted to characters operation names use in practice,
+ * so they need no escaping and "(other)" stays distinct. */
+static int name_ok(const char *op, size_t n) {
+    if (n == 0 || n >= HOST_MET_NAME) return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)op[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '.' || ch == ':' || ch == '/' || ch == '-' || ch == '@'))
+            return 0;
+    }
+    return 1;
+}
+
+static int slot_is(host_op_met_t *s, const char *op, size_t n) {
+    return s->name_len == n && memcmp(s->name, op, n) == 0;
+}
+
+/* Waits out another thread naming slot s (a handful of stores). */
+static int slot_wait(host_op_met_t *s) {
+    int st;
+    unsigned spins = 0;
+    while ((st = atomic_load_explicit(&s->state, memory_order_acquire)) == 1)
+        if (++spins > 64) sched_yield();
+    return st;
+}
+
+static host_op_met_t *find_slot(host_actor_met_t *m, const char *op, size_t n) {
+    if (!name_ok(op, n)) return &m->other;
+    uint32_t hsh = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) hsh = (hsh ^ (unsigned char)op[i]) * 16777619u;
+    for (unsigned i = 0; i < HOST_MET_OPS; i++) {
+        host_op_met_t *s = &m->ops[(hsh + i) % HOST_MET_OPS];
+        int st = atomic_load_explicit(&s->state, memory_order_acquire);
+        if (st == 0) {
+            int zero = 0;
+            if (atomic_compare_exchange_strong(&s->state, &zero, 1)) {
+                memcpy(s->name, op, n);
+                s->name[n] = '\0';
+                s->name_len = (unsigned)n;
+                atomic_store_explicit(&s->state, 2, memory_order_release);
+                return s;
+            }
+            st = zero;
+        }
+        if (st == 1) st = slot_wait(s);
+        if (st == 2 && slot_is(s, op, n)) return s;
+    }
+    return &m->other;
+}
+
+void host_met_record(host_actor_met_t *m, const char *op, size_t op_len, int error, int trap,
+                     uint64_t ns) {
+    host_op_met_t *s = find_slot(m, op, op_len);
+    unsigned b = 0;
+    while (b < HOST_MET_BUCKETS - 1 && ns > bound_ns_[b]) b++;
+    atomic_fetch_add_explicit(&s->buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->sum_ns, ns, memory_order_relaxed);
+    if (error) atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
+    if (trap) atomic_fetch_add_explicit(&s->traps, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->calls, 1, memory_order_relaxed);
+}
+
+/* ---- exposition ------------------------------------------------------------------------------ */
+
+/* A label value: \ " and newline escaped as the format asks; other control
+ * bytes, and every non-ASCII byte of a string that is not UTF-8, become '?'
+ * (claims names are guest input). */
+static corral_status_t put_label(corral_buf_t *b, const char *s) {
+    corral_status_t st = CORRAL_OK;
+    size_t n = strlen(s);
+    int utf8 = corral_utf8_valid((const uint8_t *)s, n);
+    for (size_t i = 0; st == CORRAL_OK && i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '\\') st = corral_buf_append(b, "\\\\", 2);
+        else if (ch == '"') st = corral_buf_append(b, "\\\"", 2);
+        else if (ch == '\n') st = corral_buf_append(b, "\\n", 2);
+        else if (ch < 0x20 || ch == 0x7f || (ch >= 0x80 && !utf8)) st = corral_buf_append(b, "?", 1);
+        else st = corral_buf_append(b, &s[i], 1);
+    }
+    return st;
+}
+
+static corral_status_t put_actor_labels(corral_buf_t *b, actor_ver_t *v) {
+    corral_status_t st = corral_buf_printf(b, "actor=\"%s\",name=\"", v->core->key);
+    if (st == CORRAL_OK) st = put_label(b, actor_name(v));
+    if (st == CORRAL_OK) st = corral_buf_append(b, "\"", 1);
+    return st;
+}
+
+static corral_status_t put_family(corral_buf_t *b, const char *name, const char *type,
+                                  const char *help) {
+    return corral_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+typedef enum { OPV_CALLS, OPV_ERRORS, OPV_TRAPS } op_val_t;
+
+static int slot_used(host_op_met_t *s) {
+    return atomic_load_explicit(&s->calls, memory_order_relaxed) != 0;
+}
+
+/* Calls fn for every used slot of every actor (named slots, then "other"). */
+#define FOR_EACH_OP(h, a, s, name)                                                             \
+    for (actor_entry_t *a = (h)->actors; a; a = a->next)                                       \
+        for (unsigned i_ = 0; i_ <= HOST_MET_OPS; i_++)                                        \
+            for (host_op_met_t *s = i_ < HOST_MET_OPS ? &a->ver->core->met.ops[i_]             \
+                                                      : &a->ver->core->met.other;              \
+                 s; s = NULL)                                                                  \
+                for (const char *name = i_ < HOST_MET_OPS ? s->name : OTHER_NAME; name;        \
+                     name = NULL)                                                              \
+                    if ((i_ == HOST_MET_OPS ||                                                 \
+                         atomic_load_explicit(&s->state, memory_order_acquire) == 2) &&        \
+                        slot_used(s))
+
+static corral_status_t put_op_counter(corral_buf_t *b, corral_host_t *h, const char *metric,
+                                      const char *help, op_val_t which) {
+    corral_status_t st = put_family(b, metric, "counter", help);
+    FOR_EACH_OP(h, a, s, name) {
+        if (st != CORRAL_OK) return st;
+        unsigned long long v = atomic_load_explicit(which == OPV_CALLS    ? &s->calls
+                                                    : which == OPV_ERRORS ? &s->errors
+                                                                          : &s->traps,
+                                                    memory_order_relaxed);
+        st = corral_buf_printf(b, "%s{", metric);
+        if (st == CORRAL_OK) st = put_actor_labels(b, a->ver);
+        if (st == CORRAL_OK) st = corral_buf_printf(b, ",operation=\"%s\"} %llu\n", name, v);
+    }
+    return st;
+}
+
+static corral_status_t put_op_histogram(corral_buf_t *b, corral_host_t *h) {
+    static const char *m = "corral_actor_call_duration_seconds";
+    corral_status_t st =
+        put_family(b, m, "histogram", "Duration of guest calls by operation, in seconds.");
+    FOR_EACH_OP(h, a, s, name) {
+        unsigned long long cum = 0;
+        for (unsigned k = 0; st == CORRAL_OK && k < HOST_MET_BUCKETS; k++) {
+            cum += atomic_load_explicit(&s->buckets[k], memory_order_relaxed);
+            st = corral_buf_printf(b, "%s_bucket{", m);
+            if (st == CORRAL_OK) st = put_actor_labels(b, a->ver);
+            if (st == CORRAL_OK)
+                st = corral_buf_printf(b, ",operation=\"%s\",le=\"%s\"} %llu\n", name,
+                                       bound_str_[k], cum);
+        }
+        unsigned long long sum = atomic_load_explicit(&s->sum_ns, memory_order_relaxed);
+        if (st == CORRAL_OK) st = corral_buf_printf(b, "%s_sum{", m);
+        if (st == CORRAL_OK) st = put_actor_labels(b, a->ver);
+        if (st == CORRAL_OK)
+            st = corral_buf_printf(b, ",operation=\"%s\"} %llu.%09llu\n", name, sum / 1000000000ull,
+                                   sum % 1000000000ull);
+        /* _count from the buckets, so it always equals the +Inf bucket */
+        if (st == CORRAL_OK) st = corral_buf_printf(b, "%s_count{", m);
+        if (st == CORRAL_OK) st = put_actor_labels(b, a->ver);
+        if (st == CORRAL_OK) st = corral_buf_printf(b, ",operation=\"%s\"} %llu\n", name, cum);
+        if (st != CORRAL_OK) return st;
+    }
+    return st;
+}
+
+typedef enum { AV_INSTANCES, AV_MAX_INSTANCES, AV_INFLIGHT, AV_SWAPS, AV_REV } actor_val_t;
+
+static corral_status_t put_actor_gauge(corral_buf_t *b, corral_host_t *h, const char *metric,
+                                       const char *type, const char *help, actor_val_t which) {
+    corral_status_t st = put_family(b, metric, type, help);
+    for (actor_entry_t *a = h->actors; st == CORRAL_OK && a; a = a->next) {
+        actor_core_t *c = a->ver->core;
+        corral_wapc_pool_stats_t ps;
+        corral_wapc_pool_stats(c->pool, &ps);
+        long long v = which == AV_INSTANCES       ? (long long)ps.live
+                      : which == AV_MAX_INSTANCES ? (long long)c->limits.max_instances
+                      : which == AV_INFLIGHT      ? (long long)atomic_load(&c->inflight)
+                      : which == AV_SWAPS         ? (long long)ps.replaces
+                                                  : (long long)(a->ver->claims ? a->ver->claims->rev : 0);
+        st = corral_buf_printf(b, "%s{", metric);
+        if (st == CORRAL_OK) st = put_actor_labels(b, a->ver);
+        if (st == CORRAL_OK) st = corral_buf_printf(b, "} %lld\n", v);
+    }
+    return st;
+}
+
+static corral_status_t put_all(corral_buf_t *b, corral_host_t *h) {
+    corral_status_t st;
+    uint64_t up = h->started_ns ? corral_now_ns() - h->started_ns : 0;
+    if ((st = put_family(b, "corral_host_info", "gauge", "The host's key (always 1).")) ||
+        (st = corral_buf_printf(b, "corral_host_info{host=\"%s\"} 1\n", h->key)) ||
+        (st = put_family(b, "corral_host_uptime_seconds", "gauge", "Seconds since the host started.")) ||
+        (st = corral_buf_printf(b, "corral_host_uptime_seconds %llu.%03llu\n",
+                                (unsigned long long)(up / 1000000000ull),
+                                (unsigned long long)(up / 1000000ull % 1000ull))) ||
+        (st = put_family(b, "corral_host_jobs_pending", "gauge",
+                         "Provider-to-actor calls queued or running on the workers.")) ||
+        (st = corral_buf_printf(b, "corral_host_jobs_pending %ld\n",
+                                (long)atomic_load(&h->jobs_pending))))
+        return st;
+    if ((st = put_op_counter(b, h, "corral_actor_calls_total",
+                             "Guest calls by operation, from any source.", OPV_CALLS)) ||
+        (st = put_op_counter(b, h, "corral_actor_errors_total",
+                             "Guest calls that did not succeed (traps included).", OPV_ERRORS)) ||
+        (st = put_op_counter(b, h, "corral_actor_traps_total", "Guest calls that trapped.",
+                             OPV_TRAPS)) ||
+        (st = put_op_histogram(b, h)))
+        return st;
+    if ((st = put_actor_gauge(b, h, "corral_actor_instances", "gauge",
+                              "Live instances of the actor's current module.", AV_INSTANCES)) ||
+        (st = put_actor_gauge(b, h, "corral_actor_max_instances", "gauge",
+                              "The actor's instance limit.", AV_MAX_INSTANCES)) ||
+        (st = put_actor_gauge(b, h, "corral_actor_inflight", "gauge", "Calls running now.",
+                              AV_INFLIGHT)) ||
+        (st = put_actor_gauge(b, h, "corral_actor_swaps_total", "counter",
+                              "Module swaps of the running actor (live updates, native code).",
+                              AV_SWAPS)) ||
+        (st = put_actor_gauge(b, h, "corral_actor_revision", "gauge",
+                              "Revision of the running module's claims.", AV_REV)))
+        return st;
+    if ((st = put_family(b, "corral_actor_healthy", "gauge",
+                         "Last health check result (1 healthy, 0 not); absent until checked.")))
+        return st;
+    for (actor_entry_t *a = h->actors; st == CORRAL_OK && a; a = a->next) {
+        actor_core_t *c = a->ver->core;
+        pthread_mutex_lock(&c->health_mu);
+        int known = c->health_known, ok = c->healthy;
+        pthread_mutex_unlock(&c->health_mu);
+        if (!known) continue;
+        st = corral_buf_append_str(b, "corral_actor_healthy{");
+        if (st == CORRAL_OK) st = put_actor_labels(b, a->ver);
+        if (st == CORRAL_OK) st = corral_buf_printf(b, "} %d\n", ok ? 1 : 0);
+    }
+    if (st == CORRAL_OK)
+        st = put_family(b, "corral_provider_up", "gauge",
+                        "Providers running on this host (1 running, 0 stopping).");
+    for (prov_entry_t *e = h->provs; st == CORRAL_OK && e; e = e->next) {
+        prov_t *p = e->prov;
+        st = corral_buf_printf(b, "corral_provider_up{provider=\"%s\",name=\"", p->key);
+        if (st == CORRAL_OK) st = put_label(b, p->name);
+        if (st == CORRAL_OK) st = corral_buf_append_str(b, "\",contract_id=\"");
+        if (st == CORRAL_OK) st = put_label(b, p->contract_id);
+        if (st == CORRAL_OK) st = corral_buf_append_str(b, "\",link_name=\"");
+        if (st == CORRAL_OK) st = put_label(b, p->link_name);
+        if (st == CORRAL_OK)
+            st = corral_buf_printf(b, "\"} %d\n", atomic_load(&p->stopping) ? 0 : 1);
+    }
+    if (st == CORRAL_OK)
+        st = put_family(b, "corral_link_applied", "gauge",
+                        "Kept links: 1 when a running provider accepted it, 0 while waiting.");
+    for (link_t *l = h->links; st == CORRAL_OK && l; l = l->next) {
+        st = corral_buf_printf(b, "corral_link_applied{actor=\"%s\",contract_id=\"", l->actor);
+        if (st == CORRAL_OK) st = put_label(b, l->contract_id);
+        if (st == CORRAL_OK) st = corral_buf_append_str(b, "\",link_name=\"");
+        if (st == CORRAL_OK) st = put_label(b, l->link_name);
+        if (st == CORRAL_OK) st = corral_buf_printf(b, "\"} %d\n", l->applied ? 1 : 0);
+    }
+    return st;
+}
+
+corral_status_t corral_host_metrics(corral_host_t *h, corral_buf_t *out, corral_err_t *err) {
+    size_t start = out->len;
+    pthread_mutex_lock(&h->ctl);
+    corral_status_t st = put_all(out, h);
+    pthread_mutex_unlock(&h->ctl);
+    if (st != CORRAL_OK) {
+        out->len = start;
+        return corral_err_set(err, st, "out of memory building the metrics");
+    }
+    return CORRAL_OK;
+}

@@ -1,0 +1,320 @@
+/*
+ * test_host_metrics.c - the host's call metrics (host/metrics.c): per actor
+ * and operation counters and latency histograms in the Prometheus text
+ * format, the bounded operation table against invented names, concurrent
+ * counting, swaps across a live update, and the control op `metrics`.
+ * Runs the signed test guest (guests/hostguest.c).
+ */
+#include <jansson.h>
+#include <pthread.h>
+
+#include "host_test_util.h"
+
+typedef struct fixture {
+    char dir[64];
+    corral_host_t *h;
+    corral_buf_t v1, v2;
+    test_keys_t k;
+} fixture_t;
+
+static int fixture_init(fixture_t *f) {
+    memset(f, 0, sizeof *f);
+    if (!tmpdir(f->dir)) return 0;
+    if (!read_guest("host_guest_v1", &f->v1) || !read_guest("host_guest_v2", &f->v2)) return 0;
+    keys_new(&f->k);
+    f->h = start_host(f->dir, 0, NULL);
+    return f->h != NULL;
+}
+
+static void fixture_deinit(fixture_t *f) {
+    corral_host_free(f->h);
+    corral_buf_free(&f->v1);
+    corral_buf_free(&f->v2);
+    keys_wipe(&f->k);
+    rmtree(f->dir);
+}
+
+static int start_signed(fixture_t *f, const corral_buf_t *wasm, const char *name, int64_t rev,
+                        const char *alias) {
+    corral_buf_t s = CORRAL_BUF_INIT;
+    int ok = sign(wasm, &f->k, name, NULL, rev, alias, &s);
+    corral_err_t err;
+    corral_err_clear(&err);
+    if (ok && corral_host_actor_start(f->h, s.data, s.len, NULL, NULL, &err) != CORRAL_OK) {
+        fprintf(stderr, "  actor_start: %s\n", corral_err_msg(&err));
+        ok = 0;
+    }
+    corral_buf_free(&s);
+    return ok;
+}
+
+/* The metrics text, NUL-terminated. */
+static int get_metrics(corral_host_t *h, corral_buf_t *out) {
+    corral_buf_free(out);
+    corral_err_t err;
+    corral_err_clear(&err);
+    if (corral_host_metrics(h, out, &err) != CORRAL_OK) return 0;
+    return corral_buf_terminate(out) == CORRAL_OK;
+}
+
+/* The value of the sample whose "name{labels}" part is exactly `series`,
+ * or -1 when there is none; -2 when it occurs twice. */
+static double sample(const char *text, const char *series) {
+    size_t n = strlen(series);
+    double v = -1;
+    for (const char *p = text; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        if (strncmp(p, series, n) == 0 && p[n] == ' ') {
+            if (v != -1) return -2;
+            v = strtod(p + n + 1, NULL);
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    return v;
+}
+
+/* Sum of every sample of `metric` whose labels contain `actor="key"`. */
+static double sum_family(const char *text, const char *metric, const char *key, int *lines) {
+    char pre[128], lab[128];
+    snprintf(pre, sizeof pre, "%s{", metric);
+    snprintf(lab, sizeof lab, "actor=\"%s\"", key);
+    double s = 0;
+    *lines = 0;
+    for (const char *p = text; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (strncmp(p, pre, strlen(pre)) == 0) {
+            char line[512];
+            snprintf(line, sizeof line, "%.*s", (int)(len < 511 ? len : 511), p);
+            char *close = strrchr(line, '}');
+            if (close && strstr(line, lab)) {
+                s += strtod(close + 2, NULL);
+                (*lines)++;
+            }
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    return s;
+}
+
+static void series(char *out, size_t n, const char *metric, const char *key, const char *name,
+                   const char *op, const char *le) {
+    if (le)
+        snprintf(out, n, "%s{actor=\"%s\",name=\"%s\",operation=\"%s\",le=\"%s\"}", metric, key,
+                 name, op, le);
+    else if (op)
+        snprintf(out, n, "%s{actor=\"%s\",name=\"%s\",operation=\"%s\"}", metric, key, name, op);
+    else
+        snprintf(out, n, "%s{actor=\"%s\",name=\"%s\"}", metric, key, name);
+}
+
+TEST(counts_per_operation) {
+    fixture_t f;
+    REQUIRE(fixture_init(&f));
+    REQUIRE(start_signed(&f, &f.v1, "metered", 1, "metered"));
+    const char *k = f.k.module_key;
+    corral_buf_t resp = CORRAL_BUF_INIT, m = CORRAL_BUF_INIT;
+    corral_err_t err;
+    for (int i = 0; i < 7; i++) CHECK_EQ_INT(call_text(f.h, "metered", "echo", "x", &resp, &err), CORRAL_OK);
+    CHECK_EQ_INT(call_text(f.h, "metered", "trap", NULL, &resp, &err), CORRAL_ERR_TRAP_UNREACHABLE);
+    CHECK(call_text(f.h, "metered", "nosuchop", NULL, &resp, &err) != CORRAL_OK);
+    REQUIRE(get_metrics(f.h, &m));
+    const char *t = (const char *)m.data;
+    char s[512];
+    CHECK(strstr(t, "# TYPE corral_actor_calls_total counter\n") != NULL);
+    CHECK(strstr(t, "# TYPE corral_actor_call_duration_seconds histogram\n") != NULL);
+    series(s, sizeof s, "corral_actor_calls_total", k, "metered", "echo", NULL);
+    CHECK(sample(t, s) == 7);
+    series(s, sizeof s, "corral_actor_errors_total", k, "metered", "echo", NULL);
+    CHECK(sample(t, s) == 0);
+    series(s, sizeof s, "corral_actor_calls_total", k, "metered", "trap", NULL);
+    CHECK(sample(t, s) == 1);
+    series(s, sizeof s, "corral_actor_errors_total", k, "metered", "trap", NULL);
+    CHECK(sample(t, s) == 1);
+    series(s, sizeof s, "corral_actor_traps_total", k, "metered", "trap", NULL);
+    CHECK(sample(t, s) == 1);
+    series(s, sizeof s, "corral_actor_errors_total", k, "metered", "nosuchop", NULL);
+    CHECK(sample(t, s) == 1);
+    series(s, sizeof s, "corral_actor_traps_total", k, "metered", "nosuchop", NULL);
+    CHECK(sample(t, s) == 0);
+    /* histogram: cumulative buckets ending in +Inf == _count == calls */
+    static const char *les[] = {"5e-05", "0.0001", "0.00025", "0.0005", "0.001", "0.0025",
+                                "0.005", "0.01",   "0.025",   "0.05",   "0.1",   "0.25",
+                                "0.5",   "1",      "2.5",     "5",      "10",    "+Inf"};
+    double prev = 0;
+    for (size_t i = 0; i < sizeof les / sizeof les[0]; i++) {
+        series(s, sizeof s, "corral_actor_call_duration_seconds_bucket", k, "metered", "echo", les[i]);
+        double v = sample(t, s);
+        CHECK(v >= prev);
+        prev = v;
+    }
+    CHECK(prev == 7);
+    series(s, sizeof s, "corral_actor_call_duration_seconds_count", k, "metered", "echo", NULL);
+    CHECK(sample(t, s) == 7);
+    series(s, sizeof s, "corral_actor_call_duration_seconds_sum", k, "metered", "echo", NULL);
+    double sum = sample(t, s);
+    CHECK(sum > 0 && sum < 7 * 10.0);
+    /* per actor gauges */
+    series(s, sizeof s, "corral_actor_swaps_total", k, "metered", NULL, NULL);
+    CHECK(sample(t, s) == 0);
+    series(s, sizeof s, "corral_actor_revision", k, "metered", NULL, NULL);
+    CHECK(sample(t, s) == 1);
+    series(s, sizeof s, "corral_actor_instances", k, "metered", NULL, NULL);
+    CHECK(sample(t, s) >= 1);
+    /* the built-in providers show as up */
+    CHECK(strstr(t, "corral_provider_up{provider=\"V") != NULL);
+    /* a live update keeps the counters and counts one swap */
+    corral_buf_t s2 = CORRAL_BUF_INIT;
+    REQUIRE(sign(&f.v2, &f.k, "metered", NULL, 2, "metered", &s2));
+    corral_err_clear(&err);
+    CHECK_EQ_INT(corral_host_actor_update(f.h, "metered", s2.data, s2.len, NULL, &err), CORRAL_OK);
+    corral_buf_free(&s2);
+    CHECK_EQ_INT(call_text(f.h, "metered", "echo", "y", &resp, &err), CORRAL_OK);
+    REQUIRE(get_metrics(f.h, &m));
+    t = (const char *)m.data;
+    series(s, sizeof s, "corral_actor_swaps_total", k, "metered", NULL, NULL);
+    CHECK(sample(t, s) == 1);
+    series(s, sizeof s, "corral_actor_revision", k, "metered", NULL, NULL);
+    CHECK(sample(t, s) == 2);
+    series(s, sizeof s, "corral_actor_calls_total", k, "metered", "echo", NULL);
+    CHECK(sample(t, s) == 8);
+    /* a stopped actor leaves the exposition */
+    CHECK_EQ_INT(corral_host_actor_stop(f.h, "metered", NULL, NULL), CORRAL_OK);
+    REQUIRE(get_metrics(f.h, &m));
+    CHECK(strstr((const char *)m.data, k) == NULL);
+    corral_buf_free(&resp);
+    corral_buf_free(&m);
+    fixture_deinit(&f);
+}
+
+TEST(invented_operation_names_are_bounded) {
+    fixture_t f;
+    REQUIRE(fixture_init(&f));
+    REQUIRE(start_signed(&f, &f.v1, "hostile\"na\\me\nx", 1, "hostile"));
+    const char *k = f.k.module_key;
+    corral_buf_t resp = CORRAL_BUF_INIT, m = CORRAL_BUF_INIT;
+    corral_err_t err;
+    int total = 0;
+    char op[128];
+    for (int i = 0; i < 100; i++, total++) {
+        snprintf(op, sizeof op, "op%d", i);
+        (void)call_text(f.h, "hostile", op, NULL, &resp, &err);
+    }
+    const char *odd[] = {"a\"b", "x\ny", "sp ace", "{}", "\xff\xfe"};
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++, total++)
+        (void)call_text(f.h, "hostile", odd[i], NULL, &resp, &err);
+    memset(op, 'L', 100);
+    op[100] = '\0';
+    (void)call_text(f.h, "hostile", op, NULL, &resp, &err);
+    total++;
+    REQUIRE(get_metrics(f.h, &m));
+    const char *t = (const char *)m.data;
+    int lines = 0;
+    CHECK(sum_family(t, "corral_actor_calls_total", k, &lines) == total);
+    CHECK(lines == 33); /* 32 named rows and "(other)" */
+    CHECK(sum_family(t, "corral_actor_errors_total", k, &lines) == total);
+    char s[512];
+    /* the hostile name is escaped (quote, backslash, newline) */
+    series(s, sizeof s, "corral_actor_calls_total", k, "hostile\\\"na\\\\me\\nx", "(other)", NULL);
+    CHECK(sample(t, s) == total - 32);
+    /* no line of the exposition starts with anything but a metric or a comment */
+    for (const char *p = t; *p;) {
+        CHECK(strncmp(p, "corral_", 7) == 0 || strncmp(p, "# ", 2) == 0);
+        const char *eol = strchr(p, '\n');
+        if (!eol) break;
+        p = eol + 1;
+    }
+    corral_buf_free(&resp);
+    corral_buf_free(&m);
+    fixture_deinit(&f);
+}
+
+typedef struct worker {
+    corral_host_t *h;
+    int id, n;
+    int failed;
+} worker_t;
+
+static void *worker_main(void *arg) {
+    worker_t *w = arg;
+    corral_buf_t resp = CORRAL_BUF_INIT;
+    corral_err_t err;
+    char op[16];
+    for (int i = 0; i < w->n; i++) {
+        /* every thread races to name the same ten operations */
+        if (i % 2) snprintf(op, sizeof op, "op%d", (i / 2) % 10);
+        else snprintf(op, sizeof op, "echo");
+        corral_status_t st = call_text(w->h, "busy", op, "p", &resp, &err);
+        if ((i % 2 == 0) != (st == CORRAL_OK)) w->failed++;
+    }
+    corral_buf_free(&resp);
+    return NULL;
+}
+
+TEST(concurrent_calls_counted_exactly) {
+    fixture_t f;
+    REQUIRE(fixture_init(&f));
+    REQUIRE(start_signed(&f, &f.v1, "busy", 1, "busy"));
+    const char *k = f.k.module_key;
+    enum { T = 4, N = 1000 };
+    worker_t w[T];
+    pthread_t th[T];
+    for (int i = 0; i < T; i++) {
+        w[i] = (worker_t){.h = f.h, .id = i, .n = N};
+        REQUIRE(pthread_create(&th[i], NULL, worker_main, &w[i]) == 0);
+    }
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_EQ_INT(w[i].failed, 0);
+    }
+    corral_buf_t m = CORRAL_BUF_INIT;
+    REQUIRE(get_metrics(f.h, &m));
+    const char *t = (const char *)m.data;
+    char s[512];
+    series(s, sizeof s, "corral_actor_calls_total", k, "busy", "echo", NULL);
+    CHECK(sample(t, s) == T * N / 2);
+    series(s, sizeof s, "corral_actor_call_duration_seconds_count", k, "busy", "echo", NULL);
+    CHECK(sample(t, s) == T * N / 2);
+    for (int i = 0; i < 10; i++) {
+        char op[16];
+        snprintf(op, sizeof op, "op%d", i);
+        series(s, sizeof s, "corral_actor_calls_total", k, "busy", op, NULL);
+        CHECK(sample(t, s) == T * N / 20); /* exactly one row each, none lost */
+    }
+    int lines;
+    CHECK(sum_family(t, "corral_actor_calls_total", k, &lines) == T * N);
+    CHECK_EQ_INT(lines, 11);
+    corral_buf_free(&m);
+    fixture_deinit(&f);
+}
+
+TEST(control_op_metrics) {
+    fixture_t f;
+    REQUIRE(fixture_init(&f));
+    REQUIRE(start_signed(&f, &f.v1, "ctlm", 1, "ctlm"));
+    corral_buf_t resp = CORRAL_BUF_INIT, line = CORRAL_BUF_INIT;
+    corral_err_t err;
+    for (int i = 0; i < 3; i++) CHECK_EQ_INT(call_text(f.h, "ctlm", "echo", "z", &resp, &err), CORRAL_OK);
+    char run[128];
+    snprintf(run, sizeof run, "%s/run", f.dir);
+    REQUIRE(corral_host_control_start(f.h, run, NULL) == CORRAL_OK);
+    int fd = ctl_connect(corral_host_control_path(f.h));
+    REQUIRE(fd >= 0);
+    REQUIRE(ctl_roundtrip(fd, "{\"op\":\"metrics\"}", &line));
+    json_t *j = json_loads((const char *)line.data, 0, NULL);
+    REQUIRE(j != NULL);
+    CHECK(json_is_true(json_object_get(j, "ok")));
+    const char *text = json_string_value(json_object_get(json_object_get(j, "result"), "text"));
+    REQUIRE(text != NULL);
+    char s[512];
+    series(s, sizeof s, "corral_actor_calls_total", f.k.module_key, "ctlm", "echo", NULL);
+    CHECK(sample(text, s) == 3);
+    json_decref(j);
+    close(fd);
+    corral_buf_free(&resp);
+    corral_buf_free(&line);
+    fixture_deinit(&f);
+}
+
+TEST_MAIN(TEST_ENTRY(counts_per_operation), TEST_ENTRY(invented_operation_names_are_bounded),
+          TEST_ENTRY(concurrent_calls_counted_exactly), TEST_ENTRY(control_op_metrics))
