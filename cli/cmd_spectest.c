@@ -49,6 +49,10 @@
 #include <unistd.h>
 
 #include "corral_vm.h"
+#if __has_include("corral_aot.h")
+#include "corral_aot.h"
+#define CORRAL_SPECTEST_HAVE_AOT 1
+#endif
 #endif
 
 static void spectest_usage(FILE *out) {
@@ -58,6 +62,10 @@ static void spectest_usage(FILE *out) {
                  "a .json file is wast2json output and is run as it is.\n\n"
                  "options:\n"
                  "  -v, --verbose   print every command and its result\n"
+                 "  --engine aot    run modules on the AOT tier (wasm2c + cc; slow: about a\n"
+                 "                  second per module). Modules it cannot take (imports other\n"
+                 "                  than spectest functions, exports other than functions)\n"
+                 "                  run on the interpreter; the summary counts both\n"
                  "  -h, --help      print this help\n\n"
                  "Prints '<file>: N passed, M failed, K skipped' per file, the failing commands\n"
                  "with their .wast line numbers, and finally 'N passed, M failed'.\n"
@@ -440,6 +448,57 @@ static char *path_join(const char *dir, const char *file) {
     return p;
 }
 
+#ifdef CORRAL_SPECTEST_HAVE_AOT
+/* --engine aot: modules compiled to native code, and how many were not. */
+static int spectest_aot;
+static long aot_native, aot_interp;
+
+/* A module the AOT tier runs the way the script expects: it imports only
+ * spectest functions (host functions) and exports only functions. */
+static int aot_eligible(const corral_vm_module_t *m) {
+    for (uint32_t i = 0; i < corral_vm_module_import_count(m); i++) {
+        corral_vm_import_desc_t d;
+        if (corral_vm_module_import(m, i, &d) != CORRAL_OK || d.kind != CORRAL_VM_EXTERN_FUNC ||
+            d.module_len != 8 || memcmp(d.module, "spectest", 8) != 0)
+            return 0;
+    }
+    for (uint32_t i = 0; i < corral_vm_module_export_count(m); i++) {
+        corral_vm_export_desc_t d;
+        if (corral_vm_module_export(m, i, &d) != CORRAL_OK || d.kind != CORRAL_VM_EXTERN_FUNC) return 0;
+    }
+    return 1;
+}
+
+/* Replaces *m (an interpreter module of bytes) with an AOT one when it can. */
+static void aot_swap(script_t *s, const uint8_t *bytes, size_t len, corral_vm_module_t **m) {
+    corral_err_t err;
+    corral_err_clear(&err);
+    if (!aot_eligible(*m)) {
+        aot_interp++;
+        return;
+    }
+    char dir[] = "/tmp/corral-spectest-aot-XXXXXX", path[64];
+    if (!mkdtemp(dir)) {
+        aot_interp++;
+        return;
+    }
+    snprintf(path, sizeof path, "%s/m.caot", dir);
+    corral_vm_module_t *am = NULL;
+    corral_status_t st = corral_aot_compile(bytes, len, path, NULL, NULL, &err);
+    if (st == CORRAL_OK) st = corral_aot_vm_module_new(bytes, len, path, &am, &err);
+    unlink(path);
+    rmdir(dir);
+    if (st != CORRAL_OK) {
+        if (s->verbose) printf("  aot: %s: staying on the interpreter\n", corral_err_msg(&err));
+        aot_interp++;
+        return;
+    }
+    corral_vm_module_free(*m);
+    *m = am;
+    aot_native++;
+}
+#endif
+
 /* Loads the command's "filename" as a module. */
 static corral_status_t load_module(script_t *s, json_t *cmd, corral_vm_module_t **out,
                                    corral_err_t *err) {
@@ -453,6 +512,9 @@ static corral_status_t load_module(script_t *s, json_t *cmd, corral_vm_module_t 
     corral_free(path);
     if (st != CORRAL_OK) return st;
     st = corral_vm_module_new(b.data ? b.data : (const uint8_t *)"", b.len, out, err);
+#ifdef CORRAL_SPECTEST_HAVE_AOT
+    if (st == CORRAL_OK && spectest_aot) aot_swap(s, b.data, b.len, out);
+#endif
     corral_buf_free(&b);
     if (st != CORRAL_OK) *out = NULL;
     return st;
@@ -992,7 +1054,8 @@ static int ends_with(const char *s, const char *suf) {
 
 int corral_cli_spectest(int argc, char **argv) {
     static const struct option opts[] = {
-        {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+        {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
+        {"engine", required_argument, NULL, 'e'}, {NULL, 0, NULL, 0}};
     int verbose = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -1003,6 +1066,22 @@ int corral_cli_spectest(int argc, char **argv) {
         case 'h':
             spectest_usage(stdout);
             return CORRAL_EXIT_OK;
+        case 'e':
+#ifdef CORRAL_SPECTEST_HAVE_AOT
+            if (strcmp(optarg, "aot") == 0) {
+                spectest_aot = 1;
+                break;
+            }
+#endif
+            if (strcmp(optarg, "interp") == 0) break;
+            corral_cli_error("spectest: --engine must be interp%s, not '%s'",
+#ifdef CORRAL_SPECTEST_HAVE_AOT
+                             " or aot",
+#else
+                             "",
+#endif
+                             optarg);
+            return CORRAL_EXIT_USAGE;
         default:
             spectest_usage(stderr);
             return CORRAL_EXIT_USAGE;
@@ -1029,6 +1108,11 @@ int corral_cli_spectest(int argc, char **argv) {
         if (r != CORRAL_EXIT_OK && rc == CORRAL_EXIT_OK) rc = r;
     }
     printf("%ld passed, %ld failed\n", passed, failed);
+#ifdef CORRAL_SPECTEST_HAVE_AOT
+    if (spectest_aot)
+        printf("aot: %ld modules ran on native code, %ld on the interpreter (not eligible)\n", aot_native,
+               aot_interp);
+#endif
     if (rc != CORRAL_EXIT_OK) return rc;
     return failed ? CORRAL_EXIT_FAIL : CORRAL_EXIT_OK;
 }

@@ -337,13 +337,15 @@ fail:
 }
 
 /* Replaces wasm2c's own FUNC_PROLOGUE / FUNC_EPILOGUE / CALL_INDIRECT
- * definitions (ours in aot_rt.h take their place) and puts a fuel check at
- * every loop head: wasm2c writes each loop label alone on its line,
- * "  w2c_L<n>: ". */
+ * definitions (ours in aot_rt.h take their place), puts a fuel check at
+ * every loop head (wasm2c writes each loop label alone on its line,
+ * "  w2c_L<n>: ") and makes the table helpers' bounds traps table traps
+ * (wasm2c raises the same OOB for tables and memories). */
 static corral_status_t patch_c(const char *src, size_t len, corral_buf_t *out)
 {
     corral_status_t st = CORRAL_OK;
     size_t i = 0;
+    int in_tables = 0; /* inside wasm2c's table helpers: their OOB is a table's */
     while (i < len && st == CORRAL_OK) {
         const char *line = src + i;
         const char *nl = memchr(line, '\n', len - i);
@@ -351,7 +353,14 @@ static corral_status_t patch_c(const char *src, size_t len, corral_buf_t *out)
         const char *p = line;
         while (p < line + ll && (*p == ' ')) p++;
         size_t rest = (size_t)(line + ll - p);
-        if (rest > 22 && memcmp(p, "#define FUNC_PROLOGUE", 21) == 0) {
+        if (rest > 38 && memcmp(p, "static inline void funcref_table_init(", 38) == 0) in_tables = 1;
+        if (rest >= 28 && memcmp(p, "DEFINE_TABLE_FILL(externref)", 28) == 0) in_tables = 0;
+        const char *oob = in_tables ? memmem(line, ll, "TRAP(OOB)", 9) : NULL;
+        if (oob) {
+            st = corral_buf_append(out, line, (size_t)(oob - line));
+            if (st == CORRAL_OK) st = corral_buf_append_str(out, "corral_rt_trap(CORRAL_AOT_TRAP_TABLE_OOB)");
+            if (st == CORRAL_OK) st = corral_buf_append(out, oob + 9, (size_t)(line + ll - oob - 9));
+        } else if (rest > 22 && memcmp(p, "#define FUNC_PROLOGUE", 21) == 0) {
             st = corral_buf_append_str(out, "#define W2C_UNUSED_PROLOGUE");
             if (st == CORRAL_OK) st = corral_buf_append(out, p + 21, rest - 21);
         } else if (rest > 22 && memcmp(p, "#define FUNC_EPILOGUE", 21) == 0) {
@@ -469,8 +478,13 @@ corral_status_t corral_aot_compile(const uint8_t *wasm, size_t len, const char *
     snprintf(incl, sizeof incl, "-I%s", dir);
     snprintf(marchflag, sizeof marchflag, "-march=%s", march);
     snprintf(log, sizeof log, "%s/cc.log", dir);
-    char *cargv[] = {(char *)cc, "-O2", marchflag, "-fPIC", "-shared", "-fvisibility=hidden", "-fno-strict-aliasing",
-                     "-w", "-Wl,-Bsymbolic", "-Wl,-z,now", incl, "-o", sopath, unitpath, "-lm", NULL};
+    /* wasm float semantics: no fusing a*b+c into one rounding (FMA), and no
+     * folding x*1, x-0, x/1 to x (a signalling NaN must come out quiet).
+     * -mtune=generic: with gcc 12's -march=native tuning on this build
+     * machine (rocketlake) float_exprs.wast's f64.simple_x4_sum came out
+     * wrong; generic tuning keeps the native instruction set and passes. */
+    char *cargv[] = {(char *)cc, "-O2", marchflag, "-mtune=generic", "-ffp-contract=off", "-fsignaling-nans",
+                     "-fPIC", "-shared", "-fvisibility=hidden", "-fno-strict-aliasing", "-w", "-Wl,-Bsymbolic", "-Wl,-z,now", incl, "-o", sopath, unitpath, "-lm", NULL};
     rc = run(cargv, log);
     if (rc < 0) {
         st = corral_err_set(err, CORRAL_ERR_NOT_FOUND, "cannot run the C compiler '%s': %s (install gcc, or set CC)", cc,
