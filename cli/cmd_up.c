@@ -68,7 +68,10 @@ static void up_usage(FILE *out) {
             "  --nats-creds FILE  NATS credentials file; --nats-nkey SEED|FILE a user nkey\n"
             "  --cluster-seed S   the lattice's cluster seed (SC...) or a file holding it\n"
             "                     (default: a new one, printed as a warning)\n"
-            "  --cluster-issuer C accept invocations signed by cluster key C (repeatable)\n\n"
+            "  --cluster-issuer C accept invocations signed by cluster key C (repeatable)\n"
+            "  --metrics-port N   serve Prometheus metrics at http://ADDR:N/metrics (0 = a\n"
+            "                     free port, logged at start; default: off)\n"
+            "  --metrics-bind A   the address for --metrics-port (default 127.0.0.1)\n\n"
             "exit codes: 0 stopped cleanly, 1 the host or the manifest's actors, providers\n"
             "            or links failed to start, 2 usage error, 3 the manifest is missing\n"
             "            or malformed, 4 internal error\n");
@@ -212,6 +215,8 @@ int corral_cli_up(int argc, char **argv) {
                                          {"nats-nkey", required_argument, NULL, 1003},
                                          {"cluster-seed", required_argument, NULL, 1004},
                                          {"cluster-issuer", required_argument, NULL, 1005},
+                                         {"metrics-port", required_argument, NULL, 1010},
+                                         {"metrics-bind", required_argument, NULL, 1011},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *run_dir = NULL, *data_dir = NULL;
@@ -231,6 +236,9 @@ int corral_cli_up(int argc, char **argv) {
     const char **issuers = NULL, **allowed = NULL, **revoked = NULL;
     size_t n_issuers = 0, n_allowed = 0, n_revoked = 0;
     unsigned long max_pages = 0;
+    long metrics_port = -1;
+    const char *metrics_bind = NULL;
+    corral_host_metrics_http_t *metrics_srv = NULL;
 #ifdef CORRAL_HAVE_LATTICE
     corral_lattice_t *lat = NULL;
 #endif
@@ -304,11 +312,25 @@ int corral_cli_up(int argc, char **argv) {
             }
             break;
         }
+        case 1010: {
+            char *end = NULL;
+            metrics_port = strtol(optarg, &end, 10);
+            if (!end || *end || !*optarg || metrics_port < 0 || metrics_port > 65535) {
+                corral_cli_error("--metrics-port needs a port from 0 to 65535, not '%s'", optarg);
+                goto done;
+            }
+            break;
+        }
+        case 1011: metrics_bind = optarg; break;
         case 'h': up_usage(stdout); rc = CORRAL_EXIT_OK; goto done;
         default: up_usage(stderr); goto done;
         }
     }
     n_labels = n_cli_labels;
+    if (metrics_bind && metrics_port < 0) {
+        corral_cli_error("--metrics-bind needs --metrics-port");
+        goto done;
+    }
     if (argc - optind > 1) {
         corral_cli_error("up takes at most one manifest (see 'corral up --help')");
         goto done;
@@ -432,6 +454,16 @@ int corral_cli_up(int argc, char **argv) {
         corral_cli_error("cannot open the control socket: %s", corral_err_msg(&err));
         goto stop;
     }
+    if (metrics_port >= 0) {
+        if ((st = corral_host_metrics_http_start(host, metrics_bind, (uint16_t)metrics_port,
+                                                 &metrics_srv, &err)) != CORRAL_OK) {
+            corral_cli_error("cannot serve metrics: %s", corral_err_msg(&err));
+            goto stop;
+        }
+        corral_log(CORRAL_LOG_INFO, "up", "metrics at http://%s:%u/metrics",
+                   metrics_bind ? metrics_bind : "127.0.0.1",
+                   (unsigned)corral_host_metrics_http_port(metrics_srv));
+    }
     if (m && (st = apply_manifest(host, m, allow_unsigned, &err)) != CORRAL_OK) {
         corral_cli_error("%s", corral_err_msg(&err));
         rc = st == CORRAL_ERR_NOMEM ? CORRAL_EXIT_INTERNAL : CORRAL_EXIT_FAIL;
@@ -446,6 +478,8 @@ int corral_cli_up(int argc, char **argv) {
     corral_log(CORRAL_LOG_INFO, "up", "stopping: draining calls in flight");
     rc = CORRAL_EXIT_OK;
 stop:
+    corral_host_metrics_http_stop(metrics_srv);
+    metrics_srv = NULL;
     corral_host_stop(host);
 #ifdef CORRAL_HAVE_LATTICE
     corral_lattice_free(lat); /* after the host: nothing is inside a lattice hook now */

@@ -291,6 +291,20 @@ corral_status_t corral_host_actor_stats(corral_host_t *host, const char *actor,
  * as it was. */
 corral_status_t corral_host_metrics(corral_host_t *host, corral_buf_t *out, corral_err_t *err);
 
+/* A minimal HTTP endpoint serving corral_host_metrics at GET /metrics (404
+ * for other paths, 405 for other methods, request heads bounded to 8 KiB
+ * and 2 s). One connection at a time on its own thread. bind_addr is an IPv4
+ * or IPv6 literal (NULL = 127.0.0.1); port 0 picks a free port (see
+ * corral_host_metrics_http_port). Stop it before corral_host_free.
+ * Errors: CORRAL_ERR_INVALID_ARG (address), CORRAL_ERR_IO (bind/listen). */
+typedef struct corral_host_metrics_http corral_host_metrics_http_t;
+corral_status_t corral_host_metrics_http_start(corral_host_t *host, const char *bind_addr,
+                                               uint16_t port, corral_host_metrics_http_t **out,
+                                               corral_err_t *err);
+uint16_t corral_host_metrics_http_port(const corral_host_metrics_http_t *srv);
+/* Stops serving and frees srv (waits for a request being answered). NULL is a no-op. */
+void corral_host_metrics_http_stop(corral_host_metrics_http_t *srv);
+
 /* Resolves a key or call alias to the module key. CORRAL_ERR_NO_ACTOR.
  * Thread-safe, lock-free (reads the current tables). */
 corral_status_t corral_host_actor_resolve(corral_host_t *host, const char *actor,

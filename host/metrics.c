@@ -7,11 +7,19 @@
  * per actor is fixed-size (host_actor_met_t in host_int.h) and lock-free:
  * an operation claims a slot once (compare-and-swap on its state), later calls
  * find it by hash and bump relaxed atomics. The exposition walks the master
- * lists under the control lock, never the call path.
+ * lists under the control lock, never the call path. At the end, a tiny
+ * HTTP/1.1 server for GET /metrics (corral up --metrics-port).
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "host_int.h"
 
@@ -289,4 +297,197 @@ corral_status_t corral_host_metrics(corral_host_t *h, corral_buf_t *out, corral_
         return corral_err_set(err, st, "out of memory building the metrics");
     }
     return CORRAL_OK;
+}
+
+/* ---- the /metrics HTTP endpoint ------------------------------------------------------------ */
+
+/* One connection at a time on one thread: a scraper needs no more, and the
+ * bounds (8 KiB request head, 2 s to send it, 5 s to take the answer) keep
+ * a stuck or hostile peer from holding it longer. */
+
+#define MHTTP_HEAD_MAX 8192
+
+struct corral_host_metrics_http {
+    corral_host_t *host;
+    int fd;
+    int wake[2];
+    uint16_t port;
+    pthread_t thread;
+};
+
+static void send_all(int fd, const char *p, size_t n) {
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void reply(int fd, const char *status, const char *ctype, const char *body, size_t n) {
+    char head[256];
+    int hn = snprintf(head, sizeof head,
+                      "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                      "Connection: close\r\n\r\n",
+                      status, ctype, n);
+    send_all(fd, head, (size_t)hn);
+    if (n) send_all(fd, body, n);
+}
+
+static void serve_one(corral_host_metrics_http_t *s, int fd) {
+    struct timeval rt = {2, 0}, wt = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rt, sizeof rt);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wt, sizeof wt);
+    char buf[MHTTP_HEAD_MAX + 1];
+    size_t len = 0;
+    uint64_t deadline = corral_now_ns() + 2000000000ull;
+    for (;;) {
+        if (len == MHTTP_HEAD_MAX) {
+            static const char m[] = "request head too large\n";
+            reply(fd, "431 Request Header Fields Too Large", "text/plain", m, sizeof m - 1);
+            return;
+        }
+        ssize_t r = recv(fd, buf + len, MHTTP_HEAD_MAX - len, 0);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0 || corral_now_ns() > deadline) return;
+        len += (size_t)r;
+        buf[len] = '\0';
+        if (strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n")) break;
+    }
+    char *eol = strpbrk(buf, "\r\n");
+    *eol = '\0';
+    char *sp1 = strchr(buf, ' ');
+    char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    if (!sp1 || !sp2 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
+        static const char m[] = "bad request\n";
+        reply(fd, "400 Bad Request", "text/plain", m, sizeof m - 1);
+        return;
+    }
+    *sp1 = *sp2 = '\0';
+    const char *path = sp1 + 1;
+    size_t plen = strcspn(path, "?");
+    if (plen != 8 || strncmp(path, "/metrics", 8) != 0) {
+        static const char m[] = "not found: the metrics are at /metrics\n";
+        reply(fd, "404 Not Found", "text/plain", m, sizeof m - 1);
+        return;
+    }
+    if (strcmp(buf, "GET") != 0) {
+        static const char m[] = "only GET\n";
+        reply(fd, "405 Method Not Allowed", "text/plain", m, sizeof m - 1);
+        return;
+    }
+    corral_buf_t b = CORRAL_BUF_INIT;
+    corral_err_t err;
+    corral_err_clear(&err);
+    if (corral_host_metrics(s->host, &b, &err) != CORRAL_OK) {
+        static const char m[] = "out of memory\n";
+        reply(fd, "500 Internal Server Error", "text/plain", m, sizeof m - 1);
+    } else {
+        reply(fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", (const char *)b.data,
+              b.len);
+    }
+    corral_buf_free(&b);
+}
+
+static void *mhttp_main(void *arg) {
+    corral_host_metrics_http_t *s = arg;
+    struct pollfd pf[2] = {{.fd = s->fd, .events = POLLIN}, {.fd = s->wake[0], .events = POLLIN}};
+    for (;;) {
+        if (poll(pf, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        if (pf[1].revents) break;
+        if (!(pf[0].revents & POLLIN)) continue;
+        int c = accept(s->fd, NULL, NULL);
+        if (c < 0) continue;
+        serve_one(s, c);
+        /* lingering close: read what the peer still sends (bounded), so
+         * closing with unread bytes does not reset the answer away */
+        shutdown(c, SHUT_WR);
+        struct timeval lt = {0, 200000};
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &lt, sizeof lt);
+        char sink[4096];
+        size_t drained = 0;
+        ssize_t r;
+        while (drained < 65536 && (r = recv(c, sink, sizeof sink, 0)) > 0) drained += (size_t)r;
+        close(c);
+    }
+    return NULL;
+}
+
+corral_status_t corral_host_metrics_http_start(corral_host_t *h, const char *bind_addr,
+                                               uint16_t port, corral_host_metrics_http_t **out,
+                                               corral_err_t *err) {
+    *out = NULL;
+    if (!bind_addr || !*bind_addr) bind_addr = "127.0.0.1";
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t sl;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, bind_addr, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons(port);
+        sl = sizeof *a4;
+    } else if (inet_pton(AF_INET6, bind_addr, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(port);
+        sl = sizeof *a6;
+    } else {
+        return corral_err_set(err, CORRAL_ERR_INVALID_ARG,
+                              "metrics endpoint: '%s' is not an IPv4 or IPv6 address", bind_addr);
+    }
+    corral_host_metrics_http_t *s = corral_calloc(1, sizeof *s);
+    if (!s) return corral_err_set(err, CORRAL_ERR_NOMEM, "out of memory");
+    s->host = h;
+    s->wake[0] = s->wake[1] = -1;
+    s->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    corral_status_t st;
+    if (s->fd < 0) {
+        st = corral_err_set(err, CORRAL_ERR_IO, "metrics endpoint: socket: %s", strerror(errno));
+        goto fail;
+    }
+    setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(s->fd, (struct sockaddr *)&ss, sl) != 0 || listen(s->fd, 16) != 0) {
+        st = corral_err_set(err, CORRAL_ERR_IO, "metrics endpoint: cannot listen on %s port %u: %s",
+                            bind_addr, (unsigned)port, strerror(errno));
+        goto fail;
+    }
+    getsockname(s->fd, (struct sockaddr *)&ss, &sl);
+    s->port = ntohs(ss.ss_family == AF_INET ? a4->sin_port : a6->sin6_port);
+    if (pipe(s->wake) != 0) {
+        st = corral_err_set(err, CORRAL_ERR_IO, "metrics endpoint: pipe: %s", strerror(errno));
+        goto fail;
+    }
+    if (pthread_create(&s->thread, NULL, mhttp_main, s) != 0) {
+        st = corral_err_set(err, CORRAL_ERR_NOMEM, "metrics endpoint: cannot start its thread");
+        goto fail;
+    }
+    *out = s;
+    return CORRAL_OK;
+fail:
+    if (s->fd >= 0) close(s->fd);
+    if (s->wake[0] >= 0) close(s->wake[0]);
+    if (s->wake[1] >= 0) close(s->wake[1]);
+    corral_free(s);
+    return st;
+}
+
+uint16_t corral_host_metrics_http_port(const corral_host_metrics_http_t *s) {
+    return s ? s->port : 0;
+}
+
+void corral_host_metrics_http_stop(corral_host_metrics_http_t *s) {
+    if (!s) return;
+    ssize_t w;
+    do w = write(s->wake[1], "x", 1);
+    while (w < 0 && errno == EINTR);
+    pthread_join(s->thread, NULL);
+    close(s->fd);
+    close(s->wake[0]);
+    close(s->wake[1]);
+    corral_free(s);
 }

@@ -316,5 +316,87 @@ TEST(control_op_metrics) {
     fixture_deinit(&f);
 }
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+/* Sends req to 127.0.0.1:port and reads the whole answer (NUL-terminated). */
+static int http_roundtrip(uint16_t port, const char *req, size_t n, corral_buf_t *out) {
+    corral_buf_free(out);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        if (fd >= 0) close(fd);
+        return 0;
+    }
+    size_t off = 0;
+    while (off < n) {
+        ssize_t w = write(fd, req + off, n - off);
+        if (w <= 0) break; /* the server may answer 431 and close early */
+        off += (size_t)w;
+    }
+    char buf[4096];
+    ssize_t r;
+    while ((r = read(fd, buf, sizeof buf)) > 0) corral_buf_append(out, buf, (size_t)r);
+    close(fd);
+    corral_buf_terminate(out);
+    return out->len > 0;
+}
+
+TEST(http_endpoint) {
+    fixture_t f;
+    REQUIRE(fixture_init(&f));
+    REQUIRE(start_signed(&f, &f.v1, "web", 1, "web"));
+    corral_buf_t resp = CORRAL_BUF_INIT, a = CORRAL_BUF_INIT;
+    corral_err_t err;
+    for (int i = 0; i < 4; i++) CHECK_EQ_INT(call_text(f.h, "web", "echo", "z", &resp, &err), CORRAL_OK);
+    corral_host_metrics_http_t *srv = NULL;
+    corral_err_clear(&err);
+    CHECK_EQ_INT(corral_host_metrics_http_start(f.h, "not-an-ip", 0, &srv, &err),
+                 CORRAL_ERR_INVALID_ARG);
+    REQUIRE(corral_host_metrics_http_start(f.h, NULL, 0, &srv, &err) == CORRAL_OK);
+    uint16_t port = corral_host_metrics_http_port(srv);
+    CHECK(port != 0);
+    static const char get[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    REQUIRE(http_roundtrip(port, get, sizeof get - 1, &a));
+    const char *t = (const char *)a.data;
+    CHECK(strncmp(t, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    CHECK(strstr(t, "Content-Type: text/plain; version=0.0.4") != NULL);
+    const char *body = strstr(t, "\r\n\r\n");
+    REQUIRE(body != NULL);
+    char s[512];
+    series(s, sizeof s, "corral_actor_calls_total", f.k.module_key, "web", "echo", NULL);
+    CHECK(sample(body + 4, s) == 4);
+    /* the Content-Length is the body's */
+    const char *cl = strstr(t, "Content-Length: ");
+    REQUIRE(cl != NULL);
+    CHECK_EQ_INT(strtoul(cl + 16, NULL, 10), strlen(body + 4));
+    static const char nf[] = "GET /other HTTP/1.1\r\n\r\n";
+    REQUIRE(http_roundtrip(port, nf, sizeof nf - 1, &a));
+    CHECK(strncmp((const char *)a.data, "HTTP/1.1 404 ", 13) == 0);
+    static const char post[] = "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n";
+    REQUIRE(http_roundtrip(port, post, sizeof post - 1, &a));
+    CHECK(strncmp((const char *)a.data, "HTTP/1.1 405 ", 13) == 0);
+    static const char bad[] = "hello\r\n\r\n";
+    REQUIRE(http_roundtrip(port, bad, sizeof bad - 1, &a));
+    CHECK(strncmp((const char *)a.data, "HTTP/1.1 400 ", 13) == 0);
+    char *big = malloc(20000);
+    REQUIRE(big != NULL);
+    memcpy(big, "GET /metrics HTTP/1.1\r\nX: ", 26);
+    memset(big + 26, 'a', 20000 - 26);
+    REQUIRE(http_roundtrip(port, big, 20000, &a));
+    CHECK(strncmp((const char *)a.data, "HTTP/1.1 431 ", 13) == 0);
+    free(big);
+    /* still serving after all that */
+    REQUIRE(http_roundtrip(port, get, sizeof get - 1, &a));
+    CHECK(strncmp((const char *)a.data, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    corral_host_metrics_http_stop(srv);
+    corral_host_metrics_http_stop(NULL);
+    corral_buf_free(&resp);
+    corral_buf_free(&a);
+    fixture_deinit(&f);
+}
+
 TEST_MAIN(TEST_ENTRY(counts_per_operation), TEST_ENTRY(invented_operation_names_are_bounded),
-          TEST_ENTRY(concurrent_calls_counted_exactly), TEST_ENTRY(control_op_metrics))
+          TEST_ENTRY(concurrent_calls_counted_exactly), TEST_ENTRY(control_op_metrics),
+          TEST_ENTRY(http_endpoint))

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# metrics.sh - end to end: `corral up --metrics-port 0` with the kvcounter
+# example; N HTTP requests raise corral_actor_calls_total{operation=
+# "HandleRequest"} and the latency histogram's _count by exactly N between
+# two scrapes of /metrics; a call of an unknown operation is counted as an
+# error; other paths are 404; `corral top --once` shows the actor.
+#   metrics.sh <corral> <guests dir> <keys dir> <source dir>
+. "$(dirname "$0")/lib.sh"
+it_init "$@"
+PORT=$(free_port); export PORT
+MANIFEST=$SRC/examples/kvcounter/manifest.yaml
+
+out=$("$CORRAL" up --metrics-bind 127.0.0.1 --run-dir "$RUN" 2>&1) && rc=0 || rc=$?
+check "--metrics-bind without --metrics-port: exit 2" "$rc" 2
+out=$("$CORRAL" up --metrics-port 70000 --run-dir "$RUN" 2>&1) && rc=0 || rc=$?
+check "--metrics-port 70000: exit 2" "$rc" 2
+
+start_host "$MANIFEST" --metrics-port 0 || exit 1
+wait_port "$PORT" || exit 1
+MPORT=$(sed -n 's|.*metrics at http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$T/host.log" | head -1)
+[ -n "$MPORT" ] && pass "metrics port logged ($MPORT)" || { fail "no 'metrics at' line in the log"; exit 1; }
+
+# value METRIC OPERATION: the sample of the kvcounter actor, or 0 when absent.
+value() {
+  python3 - "$T/scrape" "$1" "$2" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+want, op = sys.argv[2], sys.argv[3]
+tot = 0.0
+for line in text.splitlines():
+    if line.startswith("#") or not line.startswith(want + "{"): continue
+    labels, val = line.rsplit(" ", 1)
+    if 'name="kvcounter"' in labels and ('operation="%s"' % op) in labels and 'le="' not in labels:
+        tot += float(val)
+print(int(tot) if tot == int(tot) else tot)
+PY
+}
+scrape() { curl -s -m 10 -o "$T/scrape" -w '%{http_code}' "http://127.0.0.1:$MPORT/metrics"; }
+
+check "first scrape 200" "$(scrape)" 200
+grep -q '^# TYPE corral_actor_call_duration_seconds histogram$' "$T/scrape" && pass "histogram TYPE line" || fail "no histogram TYPE line"
+c0=$(value corral_actor_calls_total HandleRequest)
+n0=$(value corral_actor_call_duration_seconds_count HandleRequest)
+e0=$(value corral_actor_errors_total HandleRequest)
+N=25
+for i in $(seq $N); do
+  [ "$(http /counter | cut -d' ' -f1)" = 200 ] || fail "request $i not 200"
+done
+check "second scrape 200" "$(scrape)" 200
+c1=$(value corral_actor_calls_total HandleRequest)
+n1=$(value corral_actor_call_duration_seconds_count HandleRequest)
+e1=$(value corral_actor_errors_total HandleRequest)
+check "calls rose by exactly $N" "$((c1 - c0))" "$N"
+check "histogram count rose by exactly $N" "$((n1 - n0))" "$N"
+check "no errors" "$((e1 - e0))" 0
+inf=$(grep -F 'corral_actor_call_duration_seconds_bucket{' "$T/scrape" | grep -F 'operation="HandleRequest",le="+Inf"}' | awk '{print $2}')
+check "+Inf bucket equals the count" "$inf" "$n1"
+grep -q '^corral_provider_up{.*contract_id="wasmcloud:httpserver".*} 1$' "$T/scrape" && pass "http provider up" || fail "no corral_provider_up for the http provider"
+grep -q '^corral_actor_instances{.*name="kvcounter"} [1-9]' "$T/scrape" && pass "instances gauge" || fail "no instances gauge"
+
+# An unknown operation is a guest error, counted under its name.
+remote_call kvcounter NoSuchOperation "" >/dev/null 2>&1 && fail "unknown operation succeeded" || pass "unknown operation fails"
+scrape >/dev/null
+check "error counted" "$(value corral_actor_errors_total NoSuchOperation)" 1
+check "calls counted" "$(value corral_actor_calls_total NoSuchOperation)" 1
+check "not a trap" "$(value corral_actor_traps_total NoSuchOperation)" 0
+
+check "other path 404" "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/")" 404
+check "POST 405" "$(curl -s -m 5 -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$MPORT/metrics")" 405
+
+stop_host_term
+check "SIGTERM: exit 0" "$HOST_RC" 0
+it_done
