@@ -89,7 +89,12 @@ static int report_error(int json, corral_status_t st, const corral_err_t *err) {
     return corral_cli_exit_for(st);
 }
 
+/* cmd_lattice.c: the same command through a lattice when --lattice is given */
+int corral_cli_lattice_wants(int argc, char **argv);
+int corral_cli_lattice_cmd(int argc, char **argv);
+
 int corral_cli_call(int argc, char **argv) {
+    if (corral_cli_lattice_wants(argc, argv)) return corral_cli_lattice_cmd(argc, argv);
     static const struct option opts[] = {{"payload", required_argument, NULL, 'p'},
                                          {"payload-file", required_argument, NULL, 'f'},
                                          {"host-call", required_argument, NULL, 'H'},

@@ -97,7 +97,12 @@ static void print_inventory(json_t *inv) {
 
 int corral_cli_lattice_get(int argc, char **argv); /* cmd_lattice.c */
 
+/* cmd_lattice.c: the same command through a lattice when --lattice is given */
+int corral_cli_lattice_wants(int argc, char **argv);
+int corral_cli_lattice_cmd(int argc, char **argv);
+
 int corral_cli_get(int argc, char **argv) {
+    if (corral_cli_lattice_wants(argc, argv)) return corral_cli_lattice_cmd(argc, argv);
     if (argc >= 2 && (strcmp(argv[1], "hosts") == 0 || strcmp(argv[1], "links") == 0 ||
                       strcmp(argv[1], "claims") == 0))
         return corral_cli_lattice_get(argc, argv);

@@ -24,7 +24,12 @@ static void link_usage(FILE *out) {
             "            values) or no host running, 2 usage error, 4 internal error\n");
 }
 
+/* cmd_lattice.c: the same command through a lattice when --lattice is given */
+int corral_cli_lattice_wants(int argc, char **argv);
+int corral_cli_lattice_cmd(int argc, char **argv);
+
 int corral_cli_link(int argc, char **argv) {
+    if (corral_cli_lattice_wants(argc, argv)) return corral_cli_lattice_cmd(argc, argv);
     static const struct option opts[] = {{"link-name", required_argument, NULL, 'l'},
                                          {"value", required_argument, NULL, 'v'},
                                          {"run-dir", required_argument, NULL, 'R'},

@@ -114,7 +114,12 @@ static int start_provider(int argc, char **argv, const char *run_dir, const char
     return CORRAL_EXIT_OK;
 }
 
+/* cmd_lattice.c: the same command through a lattice when --lattice is given */
+int corral_cli_lattice_wants(int argc, char **argv);
+int corral_cli_lattice_cmd(int argc, char **argv);
+
 int corral_cli_start(int argc, char **argv) {
+    if (corral_cli_lattice_wants(argc, argv)) return corral_cli_lattice_cmd(argc, argv);
     static const struct option opts[] = {{"allow-unsigned", no_argument, NULL, 'U'},
                                          {"max-instances", required_argument, NULL, 'm'},
                                          {"deadline-ms", required_argument, NULL, 'd'},

@@ -25,7 +25,12 @@ static void stop_usage(FILE *out) {
             "            timed out, 2 usage error, 4 internal error\n");
 }
 
+/* cmd_lattice.c: the same command through a lattice when --lattice is given */
+int corral_cli_lattice_wants(int argc, char **argv);
+int corral_cli_lattice_cmd(int argc, char **argv);
+
 int corral_cli_stop(int argc, char **argv) {
+    if (corral_cli_lattice_wants(argc, argv)) return corral_cli_lattice_cmd(argc, argv);
     static const struct option opts[] = {{"run-dir", required_argument, NULL, 'R'},
                                          {"wait", no_argument, NULL, 'w'},
                                          {"help", no_argument, NULL, 'h'},

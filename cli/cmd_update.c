@@ -25,7 +25,12 @@ static void update_usage(FILE *out) {
             "            file missing or malformed, 4 internal error\n");
 }
 
+/* cmd_lattice.c: the same command through a lattice when --lattice is given */
+int corral_cli_lattice_wants(int argc, char **argv);
+int corral_cli_lattice_cmd(int argc, char **argv);
+
 int corral_cli_update(int argc, char **argv) {
+    if (corral_cli_lattice_wants(argc, argv)) return corral_cli_lattice_cmd(argc, argv);
     static const struct option opts[] = {{"run-dir", required_argument, NULL, 'R'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};

@@ -883,6 +883,39 @@ static void handle_cmd(corral_lattice_t *lat, natsMsg *msg, const char *op) {
         return;
     }
     json_object_set_new(req, "op", json_string(cop));
+    /* A module above the server's message limit comes by reference: the
+     * client put it in the chunk bucket; fetch it and hand it on inline, so
+     * the host verifies its claims exactly as for any other module. */
+    json_t *ref = json_object_get(req, "module_ref");
+    if (ref && (strcmp(op, "la") == 0 || strcmp(op, "upd") == 0)) {
+        const char *pfx = json_string_value(json_object_get(ref, "prefix"));
+        json_t *sz = json_object_get(ref, "size");
+        corral_err_t err;
+        corral_buf_t mod = CORRAL_BUF_INIT, b64 = CORRAL_BUF_INIT;
+        const char *why = NULL;
+        if (!pfx || !*pfx || strlen(pfx) > 64 ||
+            pfx[strspn(pfx, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")] || !json_is_integer(sz) ||
+            json_integer_value(sz) <= 0)
+            why = "module_ref needs a prefix ([A-Za-z0-9_-], at most 64) and a positive size";
+        else if (json_object_get(req, "module_b64") || json_object_get(req, "path"))
+            why = "give module_ref alone, without module_b64 or path";
+        else if (chunks_get(lat, pfx, (uint64_t)json_integer_value(sz), &mod, &err))
+            why = err.msg;
+        else if (corral_base64_encode(mod.data, mod.len, &b64) ||
+                 corral_buf_append(&b64, "", 1))
+            why = "out of memory";
+        if (!why) {
+            json_object_del(req, "module_ref");
+            json_object_set_new(req, "module_b64", json_string((const char *)b64.data));
+        }
+        corral_buf_free(&mod);
+        corral_buf_free(&b64);
+        if (why) {
+            json_decref(req);
+            reply_json(lat, msg, json_pack("{s:b, s:s}", "accepted", 0, "error", why));
+            return;
+        }
+    }
     char *text = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     char *reply = NULL;
