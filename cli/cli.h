@@ -38,6 +38,7 @@ int corral_cli_exit_for(corral_status_t st);
     X(call, "make one waPC call into an actor module, without a host")                             \
     X(up, "run a host in the foreground, applying a manifest")                                     \
     X(get, "show a running host's inventory")                                                      \
+    X(top, "a live view of a running host's actors: calls/s, errors, latency")                    \
     X(start, "start an actor or a provider on a running host")                                     \
     X(stop, "stop an actor, a provider or the host")                                               \
     X(update, "live-update a running actor to a new revision")                                     \

@@ -3,7 +3,7 @@
 # example; N HTTP requests raise corral_actor_calls_total{operation=
 # "HandleRequest"} and the latency histogram's _count by exactly N between
 # two scrapes of /metrics; a call of an unknown operation is counted as an
-# error; other paths are 404; `corral top --once` shows the actor.
+# error; other paths are 404; `corral top --once` shows the actor's totals.
 #   metrics.sh <corral> <guests dir> <keys dir> <source dir>
 . "$(dirname "$0")/lib.sh"
 it_init "$@"
@@ -65,9 +65,23 @@ check "error counted" "$(value corral_actor_errors_total NoSuchOperation)" 1
 check "calls counted" "$(value corral_actor_calls_total NoSuchOperation)" 1
 check "not a trap" "$(value corral_actor_traps_total NoSuchOperation)" 0
 
+# corral top --once: one frame, no escape codes, the actor's totals.
+top=$("$CORRAL" top --once --interval-ms 100 --run-dir "$RUN")
+case "$top" in *$'\x1b'*) fail "top --once printed escape codes" ;; *) pass "top --once: no escape codes" ;; esac
+row=$(printf '%s\n' "$top" | awk '$1 == "kvcounter"')
+[ -n "$row" ] && pass "top shows kvcounter" || fail "top has no kvcounter row: $top"
+tcalls=$(printf '%s' "$row" | awk '{print $5}') terrs=$(printf '%s' "$row" | awk '{print $6}')
+[ "${tcalls:-0}" -ge "$c1" ] && pass "top calls >= $c1 ($tcalls)" || fail "top calls '$tcalls' < $c1"
+check "top errors" "$terrs" 1
+out=$("$CORRAL" top --interval-ms 5 --run-dir "$RUN" 2>&1) && rc=0 || rc=$?
+check "top --interval-ms 5: exit 2" "$rc" 2
+
 check "other path 404" "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/")" 404
 check "POST 405" "$(curl -s -m 5 -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$MPORT/metrics")" 405
 
 stop_host_term
 check "SIGTERM: exit 0" "$HOST_RC" 0
+out=$("$CORRAL" top --once --run-dir "$RUN" 2>&1) && rc=0 || rc=$?
+check "top without a host: exit 1" "$rc" 1
+check_contains "top without a host: message" "$out" "no host is running"
 it_done
