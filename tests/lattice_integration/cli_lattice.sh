@@ -135,6 +135,25 @@ out=$(lc update actor echo "$T/echo_bad.wasm" --host "$B" 2>&1) && rc=0 || rc=$?
 check "update to an altered chunked module: exit 1 (claims verified)" "$rc" 1
 echo "  (refusal: $out)"
 
+# Hostile module references straight on the control subject (nats_raw.py):
+# refused with a reason, the host keeps running.
+RAW=$(dirname "$0")/nats_raw.py
+raw_la() {
+  printf '%s' "$1" > "$T/raw.json"
+  python3 "$RAW" request "$NATS_PORT" "wasmbus.ctl.$LATTICE.cmd.$B.la" "$T/raw.json" 5
+}
+out=$(raw_la '{"module_ref":{"prefix":"../x","size":10}}')
+check_contains "module_ref with a bad prefix: refused" "$out" '"accepted":false'
+check_contains "module_ref with a bad prefix: why" "$out" "module_ref needs a prefix"
+out=$(raw_la '{"module_ref":{"prefix":"nosuch","size":100}}')
+check_contains "module_ref to missing chunks: refused" "$out" '"accepted":false'
+check_contains "module_ref to missing chunks: why" "$out" "fetching a chunk"
+out=$(raw_la '{"module_ref":{"prefix":"x","size":999999999999}}')
+check_contains "module_ref above the lattice's maximum: refused" "$out" "above the lattice's maximum"
+out=$(raw_la '{"module_ref":{"prefix":"x","size":10},"module_b64":"AA=="}')
+check_contains "module_ref with module_b64: refused" "$out" "give module_ref alone"
+check "B still answers" "$(lc get inventory --host "$B" --json | python3 -c 'import json,sys;print(json.load(sys.stdin)["host_key"])')" "$B"
+
 # providers
 out=$(lc start provider numbergen --host "$B" --link-name lt 2>&1) && rc=0 || rc=$?
 check "start provider numbergen --host B: exit 0" "$rc" 0
