@@ -100,9 +100,21 @@ corral_status_t actor_call(actor_ver_t *v, const char *op, size_t op_len, const 
         return corral_err_set(err, CORRAL_ERR_NO_ACTOR, "actor %s (%s) is stopping", c->key,
                               actor_name(v));
     }
+    host_trace_t tr;
+    host_trace_push(&tr);
     uint64_t t0 = corral_now_ns();
     corral_status_t st = corral_wapc_pool_call(c->pool, op, op_len, payload, len, resp, err);
     uint64_t t1 = corral_now_ns();
+    if (corral_log_get_level() >= CORRAL_LOG_DEBUG) {
+        char tp[CORRAL_HOST_TRACEPARENT_LEN + 1];
+        host_trace_format(&tr, tp);
+        corral_log(CORRAL_LOG_DEBUG, HOST_COMPONENT,
+                   "call %s (%s) operation %.*s: %s in %llu us traceparent=%s", c->key,
+                   actor_name(v), host_met_printable(op, op_len) ? (int)op_len : 7,
+                   host_met_printable(op, op_len) ? op : "(other)", corral_status_name(st),
+                   (unsigned long long)((t1 - t0) / 1000), tp);
+    }
+    host_trace_pop(&tr);
     atomic_fetch_add(&c->calls, 1);
     int trap = 0;
     if (st != CORRAL_OK) {

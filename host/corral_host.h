@@ -305,6 +305,24 @@ uint16_t corral_host_metrics_http_port(const corral_host_metrics_http_t *srv);
 /* Stops serving and frees srv (waits for a request being answered). NULL is a no-op. */
 void corral_host_metrics_http_stop(corral_host_metrics_http_t *srv);
 
+/* ---- tracing (W3C Trace Context) ---- */
+
+#define CORRAL_HOST_TRACEPARENT_LEN 55 /* "00-" 32 hex "-" 16 hex "-" 2 hex */
+
+/* The traceparent of the guest call running on this thread (a child span of
+ * the caller's: an HTTP request's `traceparent` header, an actor's call),
+ * or, on a worker about to hand a provider's call to the lattice, the one it
+ * carries. Writes it NUL-terminated to out and returns 1; 0 (out = "") when
+ * the thread is in no call. Lattice hooks call it to put the traceparent on
+ * invocations. The host logs it at debug level with each call. */
+int corral_host_traceparent(char out[CORRAL_HOST_TRACEPARENT_LEN + 1]);
+
+/* Checks s[0..n) is a valid traceparent (version 00 exactly, later versions
+ * by prefix; not version ff; trace and parent ids not all zero; lowercase
+ * hex). Returns 1 and fills the optional outputs, else 0. Pure function. */
+int corral_host_traceparent_parse(const char *s, size_t n, uint8_t trace_id[16],
+                                  uint8_t parent_id[8], uint8_t *flags);
+
 /* Resolves a key or call alias to the module key. CORRAL_ERR_NO_ACTOR.
  * Thread-safe, lock-free (reads the current tables). */
 corral_status_t corral_host_actor_resolve(corral_host_t *host, const char *actor,

@@ -49,6 +49,25 @@ typedef struct host_actor_met {
 /* Counts one finished call of `op` that took ns nanoseconds. Lock-free. */
 void host_met_record(host_actor_met_t *m, const char *op, size_t op_len, int error, int trap,
                      uint64_t ns);
+/* 1 when op may be a named row (and printed as is in logs). */
+int host_met_printable(const char *op, size_t n);
+
+/* A guest call's place in a W3C trace (trace.c); lives on actor_call's stack. */
+typedef struct host_trace {
+    struct host_trace *parent; /* the call this one was made from, or NULL */
+    uint8_t trace_id[16], span_id[8], flags;
+    int have;          /* ids drawn */
+    int from_incoming; /* trace_id/flags came from the caller's traceparent */
+} host_trace_t;
+
+void host_trace_push(host_trace_t *t);
+void host_trace_pop(host_trace_t *t);
+/* Draws the ids when needed and writes "00-<trace>-<span>-<flags>". */
+void host_trace_format(host_trace_t *t, char out[CORRAL_HOST_TRACEPARENT_LEN + 1]);
+/* The traceparent the next top-level call on this thread continues (a valid
+ * one; anything else clears it). */
+void host_trace_set_incoming(const char *tp, size_t n);
+void host_trace_from_http_request(const uint8_t *p, size_t n);
 
 /* The part of an actor that survives live updates: its pool (hot-replaced),
  * limits and counters. Reference counted by its versions. */

@@ -358,6 +358,11 @@ void host_run_job(corral_host_t *h, job_t *j) {
     corral_err_clear(&e);
     corral_buf_t b = CORRAL_BUF_INIT;
     corral_status_t st;
+    /* an HTTP request's traceparent header continues in the actor call (or
+     * in the lattice invocation: corral_host_traceparent) */
+    if (strcmp(j->op, "HandleRequest") == 0 &&
+        strcmp(j->prov->contract_id, "wasmcloud:httpserver") == 0)
+        host_trace_from_http_request(j->payload, j->len);
     if (corral_now_ns() - j->enqueued_ns > j->timeout_ns) {
         st = corral_err_set(&e, CORRAL_ERR_TIMEOUT,
                             "call to actor %s waited longer than its timeout for a worker",
@@ -373,6 +378,7 @@ void host_run_job(corral_host_t *h, job_t *j) {
         actor_ver_release(v);
         host_leave(h);
     }
+    host_trace_set_incoming(NULL, 0);
     if (st == CORRAL_OK)
         j->done(j->done_user, st, b.data, b.len, NULL);
     else

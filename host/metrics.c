@@ -36,7 +36,7 @@ static const char *const bound_str_[HOST_MET_BUCKETS] = {
 
 /* Slot names are restricted to characters operation names use in practice,
  * so they need no escaping and "(other)" stays distinct. */
-static int name_ok(const char *op, size_t n) {
+int host_met_printable(const char *op, size_t n) {
     if (n == 0 || n >= HOST_MET_NAME) return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)op[i];
@@ -61,7 +61,7 @@ static int slot_wait(host_op_met_t *s) {
 }
 
 static host_op_met_t *find_slot(host_actor_met_t *m, const char *op, size_t n) {
-    if (!name_ok(op, n)) return &m->other;
+    if (!host_met_printable(op, n)) return &m->other;
     uint32_t hsh = 2166136261u; /* FNV-1a */
     for (size_t i = 0; i < n; i++) hsh = (hsh ^ (unsigned char)op[i]) * 16777619u;
     for (unsigned i = 0; i < HOST_MET_OPS; i++) {

@@ -397,6 +397,92 @@ TEST(http_endpoint) {
     fixture_deinit(&f);
 }
 
+TEST(traceparent_parse) {
+    uint8_t tid[16], pid[8], fl = 0;
+    const char *ok = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    CHECK_EQ_INT(corral_host_traceparent_parse(ok, strlen(ok), tid, pid, &fl), 1);
+    CHECK(tid[0] == 0x4b && tid[15] == 0x36 && pid[0] == 0x00 && pid[7] == 0xb7 && fl == 1);
+    const char *bad[] = {
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", /* uppercase */
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01", /* zero trace id */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", /* zero parent id */
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", /* version ff */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", /* 00 with extra */
+        "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",  /* short */
+        "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", /* separator */
+        "", "garbage"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_EQ_INT(corral_host_traceparent_parse(bad[i], strlen(bad[i]), NULL, NULL, NULL), 0);
+    const char *later = "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future";
+    CHECK_EQ_INT(corral_host_traceparent_parse(later, strlen(later), NULL, NULL, NULL), 1);
+    char out[CORRAL_HOST_TRACEPARENT_LEN + 1];
+    CHECK_EQ_INT(corral_host_traceparent(out), 0); /* not inside a call */
+    CHECK_EQ_STR(out, "");
+}
+
+/* Collects the traceparents of the host's debug call lines. */
+typedef struct tp_log {
+    pthread_mutex_t mu;
+    char tp[8][CORRAL_HOST_TRACEPARENT_LEN + 1];
+    char op[8][32];
+    int n;
+} tp_log_t;
+
+static void tp_sink(corral_log_level_t level, const char *component, const char *msg, void *user) {
+    tp_log_t *l = user;
+    const char *t = strstr(msg, "traceparent=");
+    const char *o = strstr(msg, "operation ");
+    if (level != CORRAL_LOG_DEBUG || !t || !o) return;
+    pthread_mutex_lock(&l->mu);
+    if (l->n < 8) {
+        snprintf(l->tp[l->n], sizeof l->tp[0], "%.55s", t + 12);
+        snprintf(l->op[l->n], sizeof l->op[0], "%.*s", (int)strcspn(o + 10, ":"), o + 10);
+        l->n++;
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+TEST(traceparent_in_call_logs) {
+    fixture_t f;
+    REQUIRE(fixture_init(&f));
+    REQUIRE(start_signed(&f, &f.v1, "alpha", 1, "alpha"));
+    test_keys_t kb;
+    keys_new(&kb);
+    corral_buf_t sb = CORRAL_BUF_INIT;
+    REQUIRE(sign(&f.v2, &kb, "beta", NULL, 1, "beta", &sb));
+    REQUIRE(corral_host_actor_start(f.h, sb.data, sb.len, NULL, NULL, NULL) == CORRAL_OK);
+    corral_buf_free(&sb);
+    static tp_log_t l = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    l.n = 0;
+    corral_log_set_sink(tp_sink, &l);
+    corral_log_set_level(CORRAL_LOG_DEBUG);
+    corral_buf_t resp = CORRAL_BUF_INIT, p = CORRAL_BUF_INIT;
+    corral_err_t err;
+    CHECK_EQ_INT(call_text(f.h, "alpha", "echo", "a", &resp, &err), CORRAL_OK);
+    CHECK_EQ_INT(call_text(f.h, "alpha", "echo", "b", &resp, &err), CORRAL_OK);
+    /* alpha calls beta from inside its call: one trace, two spans */
+    hostcall_payload(&p, "", "beta", "echo", "x", 1);
+    corral_err_clear(&err);
+    CHECK_EQ_INT(corral_host_call(f.h, "alpha", "hostcall", p.data, p.len, &resp, &err), CORRAL_OK);
+    corral_log_set_level(CORRAL_LOG_WARN);
+    corral_log_set_sink(NULL, NULL);
+    REQUIRE(l.n == 4);
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ_INT(corral_host_traceparent_parse(l.tp[i], strlen(l.tp[i]), NULL, NULL, NULL), 1);
+    /* two top-level calls: two traces */
+    CHECK(memcmp(l.tp[0] + 3, l.tp[1] + 3, 32) != 0);
+    /* the inner call (beta's echo) logs first, then alpha's hostcall */
+    CHECK_EQ_STR(l.op[2], "echo");
+    CHECK_EQ_STR(l.op[3], "hostcall");
+    CHECK(memcmp(l.tp[2] + 3, l.tp[3] + 3, 32) == 0);  /* same trace id */
+    CHECK(memcmp(l.tp[2] + 36, l.tp[3] + 36, 16) != 0); /* its own span */
+    corral_buf_free(&p);
+    corral_buf_free(&resp);
+    keys_wipe(&kb);
+    fixture_deinit(&f);
+}
+
 TEST_MAIN(TEST_ENTRY(counts_per_operation), TEST_ENTRY(invented_operation_names_are_bounded),
           TEST_ENTRY(concurrent_calls_counted_exactly), TEST_ENTRY(control_op_metrics),
-          TEST_ENTRY(http_endpoint))
+          TEST_ENTRY(http_endpoint), TEST_ENTRY(traceparent_parse),
+          TEST_ENTRY(traceparent_in_call_logs))

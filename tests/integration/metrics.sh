@@ -3,7 +3,8 @@
 # example; N HTTP requests raise corral_actor_calls_total{operation=
 # "HandleRequest"} and the latency histogram's _count by exactly N between
 # two scrapes of /metrics; a call of an unknown operation is counted as an
-# error; other paths are 404; `corral top --once` shows the actor's totals.
+# error; other paths are 404; `corral top --once` shows the actor's totals;
+# an HTTP request's traceparent continues in the logged actor call.
 #   metrics.sh <corral> <guests dir> <keys dir> <source dir>
 . "$(dirname "$0")/lib.sh"
 it_init "$@"
@@ -15,7 +16,7 @@ check "--metrics-bind without --metrics-port: exit 2" "$rc" 2
 out=$("$CORRAL" up --metrics-port 70000 --run-dir "$RUN" 2>&1) && rc=0 || rc=$?
 check "--metrics-port 70000: exit 2" "$rc" 2
 
-start_host "$MANIFEST" --metrics-port 0 || exit 1
+start_host "$MANIFEST" --metrics-port 0 --log-level debug || exit 1
 wait_port "$PORT" || exit 1
 MPORT=$(sed -n 's|.*metrics at http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$T/host.log" | head -1)
 [ -n "$MPORT" ] && pass "metrics port logged ($MPORT)" || { fail "no 'metrics at' line in the log"; exit 1; }
@@ -78,6 +79,19 @@ check "top --interval-ms 5: exit 2" "$rc" 2
 
 check "other path 404" "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/")" 404
 check "POST 405" "$(curl -s -m 5 -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$MPORT/metrics")" 405
+
+# W3C traceparent: an HTTP request's header continues in the actor call (a
+# new span of the same trace), printed in the host's debug call line.
+TP=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+check "request with traceparent" "$(curl -s -m 5 -o /dev/null -w '%{http_code}' -H "traceparent: $TP" "http://127.0.0.1:$PORT/counter")" 200
+check "request with a malformed traceparent" "$(curl -s -m 5 -o /dev/null -w '%{http_code}' -H "traceparent: 00-XYZ" "http://127.0.0.1:$PORT/counter")" 200
+sleep 0.3
+line=$(grep 'operation HandleRequest' "$T/host.log" | grep 'traceparent=00-4bf92f3577b34da6a3ce929d0e0e4736-' || true)
+check "one call line continues the trace" "$(printf '%s\n' "$line" | grep -c traceparent= || true)" 1
+span=$(printf '%s' "$line" | sed -n 's/.*traceparent=00-[0-9a-f]*-\([0-9a-f]*\)-01.*/\1/p')
+[ -n "$span" ] && [ "$span" != 00f067aa0ba902b7 ] && pass "its own span id ($span)" || fail "span id '$span'"
+ntp=$(grep 'operation HandleRequest' "$T/host.log" | grep -c 'traceparent=00-[0-9a-f]\{32\}-[0-9a-f]\{16\}-01' || true)
+[ "$ntp" -ge $((N + 2)) ] && pass "every HTTP call logged with a traceparent ($ntp)" || fail "only $ntp call lines with a traceparent"
 
 stop_host_term
 check "SIGTERM: exit 0" "$HOST_RC" 0
