@@ -54,7 +54,9 @@ for t in "${targets[@]}"; do
     tail -40 "$B/$t.log"
     status=1
   else
-    grep -E '^stat::number_of_executed_units|^#[0-9]+ *DONE' "$B/$t.log" | tail -2 || true
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$B/$t.log" | tail -n 1)
+    cov=$(grep -oE 'cov: [0-9]+' "$B/$t.log" | tail -n 1 | cut -d' ' -f2)
+    echo "fuzz: $t ok: ${execs:-?} executions, ${cov:-?} edges covered"
   fi
 done
 exit $status

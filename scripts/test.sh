@@ -76,7 +76,7 @@ fi
 fz_pass=0 fz_fail=0
 if [ $FUZZ = 1 ] && [ $status = 0 ]; then
   scripts/fuzz.sh "${CORRAL_FUZZ_SECONDS:-20}" 2>&1 | tee "$RUN/fuzz.log" || status=1
-  fz_pass=$(grep -c '^fuzz: .* ok in ' "$RUN/fuzz.log" || true)
+  fz_pass=$(grep -c '^fuzz: .* ok: ' "$RUN/fuzz.log" || true)
   fz_fail=$(grep -c '^fuzz: .* FAILED' "$RUN/fuzz.log" || true)
 fi
 # One closing line over everything that ran: ctest, valgrind, fuzz targets.
