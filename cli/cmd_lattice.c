@@ -655,7 +655,8 @@ static const char *lc_place(lcmd_t *o, const char *what, char *buf, size_t n) {
     if (o->host) return o->host;
     char subj[256];
     snprintf(subj, sizeof subj, "wasmbus.ctl.%s.auction.%s", o->lattice, what);
-    json_t *req = json_pack("{s:O}", "constraints", o->constraints ? o->constraints : json_object());
+    json_t *req = json_pack("{s:o}", "constraints",
+                            o->constraints ? json_incref(o->constraints) : json_object());
     char *text = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     json_t *bids = lc_collect(o, subj, text ? text : "{}", LC_DISCOVER_MS);
@@ -888,8 +889,8 @@ static int lc_start(lcmd_t *o) {
                    lc_str(res, "name", "unnamed"), lc_int(res, "rev"), host);
         }
     } else {
-        json_t *req = json_pack("{s:s, s:O}", "link_name", o->link_name ? o->link_name : "default",
-                                "values", o->values ? o->values : json_object());
+        json_t *req = json_pack("{s:s, s:o}", "link_name", o->link_name ? o->link_name : "default",
+                                "values", o->values ? json_incref(o->values) : json_object());
         json_object_set_new(req, o->pos[1][0] == '/' ? "path" : "kind", json_string(o->pos[1]));
         res = lc_cmd(o, host, "lp", req);
         if (!res) return CORRAL_EXIT_FAIL;
@@ -975,7 +976,7 @@ static int lc_link(lcmd_t *o) {
     json_t *req = json_pack("{s:s, s:s, s:s}", "actor_id", o->pos[1], "contract_id", o->pos[2],
                             "link_name", ln);
     if (put) {
-        json_object_set(req, "values", o->values ? o->values : json_object());
+        json_object_set_new(req, "values", o->values ? json_incref(o->values) : json_object());
         if (o->provider) json_object_set_new(req, "provider_id", json_string(o->provider));
     }
     char subj[256], who[300];
