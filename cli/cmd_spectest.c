@@ -105,6 +105,7 @@ typedef struct script {
     size_t ninsts, capinsts;
     corral_vm_instance_t *current; /* the most recent module command's instance */
     long passed, failed, skipped;
+    int has_register; /* the script has a register command (--engine aot) */
 } script_t;
 
 typedef enum { R_PASS, R_FAIL, R_SKIP } result_t;
@@ -473,7 +474,10 @@ static int aot_eligible(const corral_vm_module_t *m) {
 static void aot_swap(script_t *s, const uint8_t *bytes, size_t len, corral_vm_module_t **m) {
     corral_err_t err;
     corral_err_clear(&err);
-    if (!aot_eligible(*m)) {
+    /* A registered module's functions may be imported by interpreter
+     * modules, which cannot call native code: scripts that register
+     * anything stay on the interpreter. */
+    if (s->has_register || !aot_eligible(*m)) {
         aot_interp++;
         return;
     }
@@ -884,6 +888,10 @@ static corral_status_t run_json(const char *json_path, const char *label, int ve
     else
         strcpy(dir, ".");
     s.dir = dir;
+    for (size_t i = 0; i < json_array_size(cmds); i++) {
+        const char *t = json_string_value(json_object_get(json_array_get(cmds, i), "type"));
+        if (t && strcmp(t, "register") == 0) s.has_register = 1;
+    }
 
     corral_err_t err;
     corral_err_clear(&err);

@@ -462,6 +462,21 @@ TEST(vm_api) {
     CHECK(vcall(inst, "spin", NULL, 0, NULL, 0, &e) == CORRAL_ERR_TRAP_FUEL_EXHAUSTED);
     uint64_t a2[2] = {20, 22};
     CHECK(vcall(inst, "add", a2, 2, r, 1, &e) == CORRAL_OK && r[0] == 42);
+    /* an interpreter instance cannot import a native-code function: refused
+     * at link time (it would have nothing to run) */
+    corral_vm_extern_t native_fn;
+    REQUIRE(corral_vm_instance_export(inst, "call_host", &native_fn) == CORRAL_OK);
+    corral_vm_imports_t *imp2 = corral_vm_imports_new();
+    corral_vm_imports_add_extern(imp2, "env", "host_add", native_fn, NULL);
+    corral_vm_imports_add_func(imp2, "env", "host_fail", "i:", host_fail, NULL, NULL);
+    corral_vm_module_t *im = NULL;
+    REQUIRE(corral_vm_module_new(wasm_bytes, wasm_len, &im, &e) == CORRAL_OK);
+    corral_vm_instance_t *i2 = NULL;
+    CHECK(corral_vm_instance_new(im, imp2, NULL, NULL, &i2, &e) == CORRAL_ERR_UNLINKABLE);
+    CHECK_CONTAINS(corral_err_msg(&e), "native-code");
+    CHECK(i2 == NULL);
+    corral_vm_module_free(im);
+    corral_vm_imports_free(imp2);
     corral_vm_instance_free(inst);
     corral_vm_imports_free(imp);
     /* an artifact of another module is refused */

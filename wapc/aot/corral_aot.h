@@ -76,8 +76,9 @@ corral_status_t corral_aot_info_read(const char *path, corral_aot_info_t *out, c
 
 /* The host's artifact cache: $CORRAL_AOT_CACHE, else $XDG_CACHE_HOME/corral/aot,
  * else $HOME/.cache/corral/aot. Created owner-only (0700) if missing. A
- * directory not owned by this user or writable by group/others is refused
- * (CORRAL_ERR_PERMISSION), so only this user can have put artifacts there.
+ * directory not owned by this user or accessible to group/others is refused
+ * (CORRAL_ERR_IO, "... not trusted"), so only this user can have put
+ * artifacts there.
  * Writes the path into buf (size n). */
 corral_status_t corral_aot_cache_dir(char *buf, size_t n, corral_err_t *err);
 

@@ -710,6 +710,10 @@ corral_status_t corral_vm_instance_new(const corral_vm_module_t *m, const corral
                 st = unlinkable(err, "incompatible import type for", im);
                 goto fail;
             }
+            if (!f->host && !f->code) { /* another tier's function (vm_backend_t): not callable from here */
+                st = unlinkable(err, "cannot link a native-code (AOT) function as", im);
+                goto fail;
+            }
             obj_retain(&f->hdr);
             inst->funcs[fi++] = f;
             break;
