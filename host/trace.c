@@ -139,7 +139,8 @@ int corral_host_traceparent(char out[CORRAL_HOST_TRACEPARENT_LEN + 1]) {
  * next call, or clears it when there is none or it is malformed. */
 void host_trace_from_http_request(const uint8_t *p, size_t n) {
     tl_incoming[0] = '\0';
-    if (!p || !n) return;
+    /* most requests carry none: skip the parse (the name is lowercase on the wire) */
+    if (!p || !n || !memmem(p, n, "traceparent", 11)) return;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     if (msgpack_unpack_next(&u, (const char *)p, n, NULL) == MSGPACK_UNPACK_SUCCESS &&
