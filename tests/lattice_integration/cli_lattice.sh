@@ -118,6 +118,12 @@ check "A runs rev 3" "$(json "$T/inv_a.json" '[a["rev"] for a in d["actors"]]')"
 check "C runs rev 3" "$(json "$T/inv_c.json" '[a["rev"] for a in d["actors"]]')" "[3]"
 out=$(lc call echo echo --payload "after update" --cluster-seed "$T/cluster.nk" 2>&1)
 check "call after the update" "$out" "after update"
+t0=$(now_ms); n=0
+for _ in $(seq 20); do
+  [ "$(lc call echo echo --payload ping --cluster-seed "$T/cluster.nk" 2>&1)" = ping ] && n=$((n + 1))
+done
+check "20 calls in a row answered" "$n" 20
+echo "  (20 'corral call --lattice' processes, each connect + claims lookup + call: $(($(now_ms) - t0)) ms)"
 python3 -c 'import sys;sys.stdout.write("".join(chr(97 + i % 26) for i in range(40000)))' > "$T/big.txt"
 lc call echo echo --payload-file "$T/big.txt" --cluster-seed "$T/cluster.nk" > "$T/big.out" && rc=0 || rc=$?
 check "call with a 40000-byte payload (chunked both ways): exit 0" "$rc" 0
