@@ -71,10 +71,22 @@ static void up_usage(FILE *out) {
             "  --cluster-issuer C accept invocations signed by cluster key C (repeatable)\n"
             "  --metrics-port N   serve Prometheus metrics at http://ADDR:N/metrics (0 = a\n"
             "                     free port, logged at start; default: off)\n"
-            "  --metrics-bind A   the address for --metrics-port (default 127.0.0.1)\n\n"
+            "  --metrics-bind A   the address for --metrics-port (default 127.0.0.1)\n"
+            "  --events stdout    print lifecycle events (actor_started, provider_stopped,\n"
+            "                     linkdef_set, ...) as CloudEvents JSON, one per line\n\n"
             "exit codes: 0 stopped cleanly, 1 the host or the manifest's actors, providers\n"
             "            or links failed to start, 2 usage error, 3 the manifest is missing\n"
             "            or malformed, 4 internal error\n");
+}
+
+/* --events stdout: one CloudEvent a line, whole lines even from several threads */
+static void print_event(void *user, const char *line) {
+    (void)user;
+    flockfile(stdout);
+    fputs(line, stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+    funlockfile(stdout);
 }
 
 static corral_host_t *volatile g_host;
@@ -217,6 +229,7 @@ int corral_cli_up(int argc, char **argv) {
                                          {"cluster-issuer", required_argument, NULL, 1005},
                                          {"metrics-port", required_argument, NULL, 1010},
                                          {"metrics-bind", required_argument, NULL, 1011},
+                                         {"events", required_argument, NULL, 1012},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *run_dir = NULL, *data_dir = NULL;
@@ -239,6 +252,7 @@ int corral_cli_up(int argc, char **argv) {
     long metrics_port = -1;
     const char *metrics_bind = NULL;
     corral_host_metrics_http_t *metrics_srv = NULL;
+    int events_stdout = 0;
 #ifdef CORRAL_HAVE_LATTICE
     corral_lattice_t *lat = NULL;
 #endif
@@ -322,6 +336,13 @@ int corral_cli_up(int argc, char **argv) {
             break;
         }
         case 1011: metrics_bind = optarg; break;
+        case 1012:
+            if (strcmp(optarg, "stdout") != 0) {
+                corral_cli_error("--events takes 'stdout', not '%s'", optarg);
+                goto done;
+            }
+            events_stdout = 1;
+            break;
         case 'h': up_usage(stdout); rc = CORRAL_EXIT_OK; goto done;
         default: up_usage(stderr); goto done;
         }
@@ -407,8 +428,9 @@ int corral_cli_up(int argc, char **argv) {
         corral_ctl_close(other);
         goto done;
     }
-    if ((st = corral_host_new(&cfg, &host, &err)) != CORRAL_OK ||
-        (st = corral_host_start(host, &err)) != CORRAL_OK) {
+    if ((st = corral_host_new(&cfg, &host, &err)) == CORRAL_OK && events_stdout)
+        corral_host_set_event_sink(host, print_event, NULL);
+    if (st != CORRAL_OK || (st = corral_host_start(host, &err)) != CORRAL_OK) {
         corral_cli_error("cannot start the host: %s", corral_err_msg(&err));
         rc = corral_cli_exit_for(st) == CORRAL_EXIT_INTERNAL ? CORRAL_EXIT_INTERNAL : CORRAL_EXIT_FAIL;
         goto done;

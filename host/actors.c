@@ -629,6 +629,7 @@ corral_status_t corral_host_actor_start(corral_host_t *h, const uint8_t *wasm, s
     pthread_mutex_unlock(&h->ctl);
     const corral_host_remote_t *rm = host_remote(h);
     if (rm) rm->actor_changed(rm->ctx, started_key, 1);
+    host_event(h, "actor_started", "public_key", started_key, NULL);
     return CORRAL_OK;
 
 fail_cur:
@@ -705,6 +706,7 @@ corral_status_t corral_host_actor_stop(corral_host_t *h, const char *actor,
     pthread_mutex_unlock(&h->ctl);
     const corral_host_remote_t *rm = host_remote(h);
     if (rm) rm->actor_changed(rm->ctx, stopped_key, 0);
+    host_event(h, "actor_stopped", "public_key", stopped_key, NULL);
     return st;
 out:
     pthread_mutex_unlock(&h->ctl);
@@ -813,6 +815,7 @@ corral_status_t corral_host_actor_update(corral_host_t *h, const char *actor, co
     pthread_mutex_unlock(&h->ctl);
     const corral_host_remote_t *rm = host_remote(h);
     if (rm) rm->actor_changed(rm->ctx, updated_key, 1); /* a new revision runs */
+    host_event(h, "actor_updated", "public_key", updated_key, NULL);
     return CORRAL_OK;
 fail:
     pthread_mutex_unlock(&h->ctl);

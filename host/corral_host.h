@@ -305,6 +305,21 @@ uint16_t corral_host_metrics_http_port(const corral_host_metrics_http_t *srv);
 /* Stops serving and frees srv (waits for a request being answered). NULL is a no-op. */
 void corral_host_metrics_http_stop(corral_host_metrics_http_t *srv);
 
+/* ---- lifecycle events ---- */
+
+/* Receives each lifecycle event as one CloudEvents 1.0 JSON object
+ * (structured mode, compact, no newline): type
+ * com.wasmcloud.lattice.<actor_started|actor_stopped|actor_updated|
+ * provider_started|provider_stopped|linkdef_set|linkdef_deleted>, source
+ * corral://host/<host key>, data {public_key | actor_id, contract_id,
+ * link_name, host_id}. line is borrowed for the call. Called on the thread
+ * that made the change, after the change, never under a host lock; must be
+ * thread-safe. */
+typedef void (*corral_host_event_fn)(void *user, const char *line);
+
+/* Installs the event sink (NULL: none). Call before corral_host_start. */
+void corral_host_set_event_sink(corral_host_t *host, corral_host_event_fn fn, void *user);
+
 /* ---- tracing (W3C Trace Context) ---- */
 
 #define CORRAL_HOST_TRACEPARENT_LEN 55 /* "00-" 32 hex "-" 16 hex "-" 2 hex */

@@ -243,6 +243,10 @@ struct corral_host {
     int stop_pipe[2];
     atomic_int stop_requested;
 
+    /* lifecycle events (corral_host_set_event_sink; set before start) */
+    corral_host_event_fn ev_fn;
+    void *ev_user;
+
     /* lattice hooks (corral_host_set_remote) */
     corral_host_remote_t remote;
     atomic_int remote_on;
@@ -326,6 +330,13 @@ void host_free_links(corral_host_t *h);
 /* Runs one queued job (worker thread). */
 void host_run_job(corral_host_t *h, job_t *j);
 void host_job_free(job_t *j);
+
+/* ---- metrics.c ------------------------------------------------------------------ */
+
+/* Emits lifecycle event `type` (actor_started ...) to the event sink, if
+ * any, as a CloudEvent whose data holds the NULL-terminated string pairs
+ * (key, value; a NULL value is left out). Call without h->ctl held. */
+void host_event(corral_host_t *h, const char *type, ...);
 
 /* ---- inventory.c / control.c ----------------------------------------------------- */
 

@@ -557,6 +557,8 @@ corral_status_t host_provider_start(corral_host_t *h, const corral_host_provider
     corral_free(cfg);
     const corral_host_remote_t *rm = host_remote(h);
     if (rm) rm->provider_changed(rm->ctx, p->key, p->contract_id, p->link_name, 1);
+    host_event(h, "provider_started", "public_key", p->key, "contract_id", p->contract_id,
+               "link_name", p->link_name, NULL);
     return CORRAL_OK;
 fail:
     pthread_mutex_unlock(&h->ctl);
@@ -626,6 +628,7 @@ corral_status_t corral_host_provider_stop(corral_host_t *h, const char *key, cor
     pthread_mutex_unlock(&h->ctl);
     const corral_host_remote_t *rm = host_remote(h);
     if (rm) rm->provider_changed(rm->ctx, pk, NULL, NULL, 0);
+    host_event(h, "provider_stopped", "public_key", pk, NULL);
     return st;
 out:
     pthread_mutex_unlock(&h->ctl);
@@ -731,6 +734,7 @@ corral_status_t corral_host_link_put(corral_host_t *h, const char *actor, const 
     pthread_mutex_unlock(&h->ctl);
     const corral_host_remote_t *rm = host_remote(h);
     if (rm) rm->link_changed(rm->ctx, key, canon, ln, values, nvalues, 1);
+    host_event(h, "linkdef_set", "actor_id", key, "contract_id", canon, "link_name", ln, NULL);
     return CORRAL_OK;
 fail:
     pthread_mutex_unlock(&h->ctl);
@@ -773,6 +777,8 @@ corral_status_t corral_host_link_del(corral_host_t *h, const char *actor, const 
     pthread_mutex_unlock(&h->ctl);
     const corral_host_remote_t *rm = host_remote(h);
     if (rm) rm->link_changed(rm->ctx, key, canon_copy, ln_copy, NULL, 0, 0);
+    host_event(h, "linkdef_deleted", "actor_id", key, "contract_id", canon_copy, "link_name",
+               ln_copy, NULL);
     return st;
 out:
     pthread_mutex_unlock(&h->ctl);

@@ -8,17 +8,23 @@
  * an operation claims a slot once (compare-and-swap on its state), later calls
  * find it by hash and bump relaxed atomics. The exposition walks the master
  * lists under the control lock, never the call path. At the end, a tiny
- * HTTP/1.1 server for GET /metrics (corral up --metrics-port).
+ * HTTP/1.1 server for GET /metrics (corral up --metrics-port), and the
+ * lifecycle events as CloudEvents (corral up --events stdout).
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "host_int.h"
@@ -490,4 +496,46 @@ void corral_host_metrics_http_stop(corral_host_metrics_http_t *s) {
     close(s->wake[0]);
     close(s->wake[1]);
     corral_free(s);
+}
+
+/* ---- lifecycle events as CloudEvents ----------------------------------------------------- */
+
+void corral_host_set_event_sink(corral_host_t *h, corral_host_event_fn fn, void *user) {
+    h->ev_user = user;
+    h->ev_fn = fn;
+}
+
+void host_event(corral_host_t *h, const char *type, ...) {
+    corral_host_event_fn fn = h->ev_fn;
+    if (!fn) return;
+    uint8_t idb[16];
+    char id[33], tm[96], ty[96], src[96];
+    randombytes_buf(idb, sizeof idb);
+    sodium_bin2hex(id, sizeof id, idb, sizeof idb);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm t;
+    gmtime_r(&ts.tv_sec, &t);
+    snprintf(tm, sizeof tm, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", t.tm_year + 1900, t.tm_mon + 1,
+             t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, (long)(ts.tv_nsec / 1000000L % 1000));
+    snprintf(ty, sizeof ty, "com.wasmcloud.lattice.%s", type);
+    snprintf(src, sizeof src, "corral://host/%s", h->key);
+    json_t *data = json_object();
+    va_list ap;
+    va_start(ap, type);
+    const char *k;
+    while (data && (k = va_arg(ap, const char *)) != NULL) {
+        const char *v = va_arg(ap, const char *);
+        if (v) json_object_set_new(data, k, json_string(v));
+    }
+    va_end(ap);
+    json_object_set_new(data, "host_id", json_string(h->key));
+    json_t *ev = data ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "specversion", "1.0",
+                                  "id", id, "source", src, "type", ty, "time", tm,
+                                  "datacontenttype", "application/json", "data", data)
+                      : NULL;
+    char *line = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    json_decref(ev);
+    if (line) fn(h->ev_user, line);
+    free(line);
 }

@@ -482,7 +482,97 @@ TEST(traceparent_in_call_logs) {
     fixture_deinit(&f);
 }
 
+/* Collects CloudEvents lines. */
+typedef struct ev_log {
+    pthread_mutex_t mu;
+    json_t *events; /* array */
+} ev_log_t;
+
+static void ev_sink(void *user, const char *line) {
+    ev_log_t *l = user;
+    json_t *j = json_loads(line, 0, NULL);
+    pthread_mutex_lock(&l->mu);
+    json_array_append_new(l->events, j ? j : json_string("unparsable"));
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* The index of the first event of type t (without the prefix) whose data[k]
+ * is v, from index from on; -1 when none. Also checks the envelope. */
+static int find_event(json_t *evs, size_t from, const char *t, const char *k, const char *v) {
+    char full[96];
+    snprintf(full, sizeof full, "com.wasmcloud.lattice.%s", t);
+    for (size_t i = from; i < json_array_size(evs); i++) {
+        json_t *e = json_array_get(evs, i);
+        const char *ty = json_string_value(json_object_get(e, "type"));
+        json_t *d = json_object_get(e, "data");
+        const char *dv = json_string_value(json_object_get(d, k));
+        if (!ty || strcmp(ty, full) != 0 || !dv || strcmp(dv, v) != 0) continue;
+        if (strcmp(json_string_value(json_object_get(e, "specversion")), "1.0") != 0) return -2;
+        const char *id = json_string_value(json_object_get(e, "id"));
+        const char *src = json_string_value(json_object_get(e, "source"));
+        const char *tm = json_string_value(json_object_get(e, "time"));
+        if (!id || strlen(id) != 32 || !src || strncmp(src, "corral://host/N", 15) != 0 || !tm ||
+            strlen(tm) != 24 || tm[10] != 'T' || tm[23] != 'Z')
+            return -2;
+        return (int)i;
+    }
+    return -1;
+}
+
+TEST(lifecycle_cloudevents) {
+    fixture_t f;
+    memset(&f, 0, sizeof f);
+    REQUIRE(tmpdir(f.dir));
+    REQUIRE(read_guest("host_guest_v1", &f.v1) && read_guest("host_guest_v2", &f.v2));
+    keys_new(&f.k);
+    static ev_log_t l = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    l.events = json_array();
+    char data[128];
+    snprintf(data, sizeof data, "%s/data", f.dir);
+    corral_host_config_t cfg = {0};
+    cfg.data_dir = data;
+    cfg.health_interval_ms = CORRAL_HOST_HEALTH_OFF;
+    REQUIRE(corral_host_new(&cfg, &f.h, NULL) == CORRAL_OK);
+    corral_host_set_event_sink(f.h, ev_sink, &l);
+    REQUIRE(corral_host_start(f.h, NULL) == CORRAL_OK);
+    /* the host's built-in providers */
+    CHECK(find_event(l.events, 0, "provider_started", "contract_id", "wasmcloud:logging") >= 0);
+    REQUIRE(start_signed(&f, &f.v1, "evt", 1, "evt"));
+    const char *k = f.k.module_key;
+    CHECK(find_event(l.events, 0, "actor_started", "public_key", k) >= 0);
+    corral_host_provider_opts_t po = {.kind = "keyvalue:memory"};
+    corral_host_provider_info_t pi;
+    REQUIRE(corral_host_provider_start(f.h, &po, &pi, NULL) == CORRAL_OK);
+    int ps = find_event(l.events, 0, "provider_started", "public_key", pi.key);
+    CHECK(ps >= 0);
+    CHECK_EQ_INT(corral_host_link_put(f.h, "evt", "wasmcloud:keyvalue", NULL, NULL, 0, NULL),
+                 CORRAL_OK);
+    int ls = find_event(l.events, 0, "linkdef_set", "actor_id", k);
+    CHECK(ls >= 0);
+    CHECK_EQ_STR(json_string_value(json_object_get(
+                     json_object_get(json_array_get(l.events, ls >= 0 ? ls : 0), "data"),
+                     "contract_id")),
+                 "wasmcloud:keyvalue");
+    corral_buf_t s2 = CORRAL_BUF_INIT;
+    REQUIRE(sign(&f.v2, &f.k, "evt", NULL, 2, "evt", &s2));
+    CHECK_EQ_INT(corral_host_actor_update(f.h, "evt", s2.data, s2.len, NULL, NULL), CORRAL_OK);
+    corral_buf_free(&s2);
+    CHECK(find_event(l.events, 0, "actor_updated", "public_key", k) >= 0);
+    CHECK_EQ_INT(corral_host_link_del(f.h, "evt", "wasmcloud:keyvalue", NULL, NULL), CORRAL_OK);
+    CHECK(find_event(l.events, 0, "linkdef_deleted", "actor_id", k) > ls);
+    CHECK_EQ_INT(corral_host_provider_stop(f.h, pi.key, NULL), CORRAL_OK);
+    CHECK(find_event(l.events, 0, "provider_stopped", "public_key", pi.key) > ps);
+    CHECK_EQ_INT(corral_host_actor_stop(f.h, "evt", NULL, NULL), CORRAL_OK);
+    CHECK(find_event(l.events, 0, "actor_stopped", "public_key", k) >= 0);
+    /* a refused change emits nothing */
+    size_t n = json_array_size(l.events);
+    CHECK(corral_host_actor_stop(f.h, "evt", NULL, NULL) != CORRAL_OK);
+    CHECK_EQ_INT(json_array_size(l.events), n);
+    fixture_deinit(&f);
+    json_decref(l.events);
+}
+
 TEST_MAIN(TEST_ENTRY(counts_per_operation), TEST_ENTRY(invented_operation_names_are_bounded),
           TEST_ENTRY(concurrent_calls_counted_exactly), TEST_ENTRY(control_op_metrics),
           TEST_ENTRY(http_endpoint), TEST_ENTRY(traceparent_parse),
-          TEST_ENTRY(traceparent_in_call_logs))
+          TEST_ENTRY(traceparent_in_call_logs), TEST_ENTRY(lifecycle_cloudevents))

@@ -4,7 +4,8 @@
 # "HandleRequest"} and the latency histogram's _count by exactly N between
 # two scrapes of /metrics; a call of an unknown operation is counted as an
 # error; other paths are 404; `corral top --once` shows the actor's totals;
-# an HTTP request's traceparent continues in the logged actor call.
+# an HTTP request's traceparent continues in the logged actor call;
+# --events stdout prints lifecycle CloudEvents.
 #   metrics.sh <corral> <guests dir> <keys dir> <source dir>
 . "$(dirname "$0")/lib.sh"
 it_init "$@"
@@ -16,7 +17,7 @@ check "--metrics-bind without --metrics-port: exit 2" "$rc" 2
 out=$("$CORRAL" up --metrics-port 70000 --run-dir "$RUN" 2>&1) && rc=0 || rc=$?
 check "--metrics-port 70000: exit 2" "$rc" 2
 
-start_host "$MANIFEST" --metrics-port 0 --log-level debug || exit 1
+start_host "$MANIFEST" --metrics-port 0 --log-level debug --events stdout || exit 1
 wait_port "$PORT" || exit 1
 MPORT=$(sed -n 's|.*metrics at http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$T/host.log" | head -1)
 [ -n "$MPORT" ] && pass "metrics port logged ($MPORT)" || { fail "no 'metrics at' line in the log"; exit 1; }
@@ -79,6 +80,19 @@ check "top --interval-ms 5: exit 2" "$rc" 2
 
 check "other path 404" "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/")" 404
 check "POST 405" "$(curl -s -m 5 -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$MPORT/metrics")" 405
+
+# --events stdout: lifecycle events as CloudEvents JSON lines.
+evs=$(grep '^{"specversion"' "$T/host.log" | python3 -c '
+import json, sys
+ts = []
+for l in sys.stdin:
+    e = json.loads(l)
+    assert e["specversion"] == "1.0" and e["source"].startswith("corral://host/N"), e
+    ts.append(e["type"].rsplit(".", 1)[1])
+print(ts.count("actor_started"), ts.count("linkdef_set"), ts.count("provider_started") >= 4)')
+check "CloudEvents: 1 actor_started, 2 linkdef_set, >= 4 provider_started" "$evs" "1 2 True"
+out=$("$CORRAL" up --events file --run-dir "$RUN" 2>&1) && rc=0 || rc=$?
+check "--events file: exit 2" "$rc" 2
 
 # W3C traceparent: an HTTP request's header continues in the actor call (a
 # new span of the same trace), printed in the host's debug call line.
