@@ -883,6 +883,20 @@ static void handle_cmd(corral_lattice_t *lat, natsMsg *msg, const char *op) {
         return;
     }
     json_object_set_new(req, "op", json_string(cop));
+    /* A path names a file on this host: over the lattice that would let anyone
+     * who can publish here load any module or shared object on disk. Modules
+     * travel as bytes (inline or by reference); providers by built-in kind. */
+    if (json_object_get(req, "path")) {
+        json_decref(req);
+        reply_json(lat, msg,
+                   json_pack("{s:b, s:s}", "accepted", 0, "error",
+                             strcmp(op, "lp") == 0
+                                 ? "a provider path is not accepted over the lattice: start a "
+                                   "built-in kind, or load shared objects on the host itself"
+                                 : "a module path is not accepted over the lattice: send the "
+                                   "module itself (module_b64 or module_ref)"));
+        return;
+    }
     /* A module above the server's message limit comes by reference: the
      * client put it in the chunk bucket; fetch it and hand it on inline, so
      * the host verifies its claims exactly as for any other module. */
@@ -929,9 +943,8 @@ static void handle_cmd(corral_lattice_t *lat, natsMsg *msg, const char *op) {
     corral_free(reply);
     int ok = json_is_true(json_object_get(r, "ok"));
     json_t *ack = json_pack("{s:b}", "accepted", ok);
-    if (!ok)
-        json_object_set(ack, "error", json_object_get(r, "error") ? json_object_get(r, "error")
-                                                                  : json_string("failed"));
+    json_t *rerr = json_object_get(r, "error");
+    if (!ok) json_object_set_new(ack, "error", rerr ? json_incref(rerr) : json_string("failed"));
     else if (json_object_get(r, "result"))
         json_object_set(ack, "result", json_object_get(r, "result"));
     json_decref(r);

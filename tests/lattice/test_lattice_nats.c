@@ -401,8 +401,25 @@ TEST(control_subjects) {
     /* la: start an actor by command, then it answers over the lattice */
     snprintf(subj, sizeof subj, "wasmbus.ctl.%s.cmd.%s.la", ln, corral_host_key(a.host));
     char cmd[512];
+    /* A path on the host's disk is refused over the lattice ... */
     snprintf(cmd, sizeof cmd, "{\"path\":\"%s\",\"allow_unsigned\":true}", ECHO_WASM);
     REQUIRE(natsConnection_RequestString(&r, nc, subj, cmd, 5000) == NATS_OK);
+    j = json_loadb(natsMsg_GetData(r), (size_t)natsMsg_GetDataLength(r), 0, NULL);
+    CHECK(json_is_false(json_object_get(j, "accepted")));
+    CHECK_CONTAINS(json_string_value(json_object_get(j, "error")),
+                   "module path is not accepted over the lattice");
+    json_decref(j);
+    natsMsg_Destroy(r);
+    /* ... the module itself is sent. */
+    corral_buf_t wasm = CORRAL_BUF_INIT, la = CORRAL_BUF_INIT;
+    REQUIRE(corral_file_read(ECHO_WASM, 0, &wasm, NULL) == CORRAL_OK);
+    corral_buf_append_str(&la, "{\"allow_unsigned\":true,\"module_b64\":\"");
+    corral_base64_encode(wasm.data, wasm.len, &la);
+    corral_buf_append_str(&la, "\"}");
+    corral_buf_free(&wasm);
+    natsStatus ns = natsConnection_Request(&r, nc, subj, la.data, (int)la.len, 5000);
+    corral_buf_free(&la);
+    REQUIRE(ns == NATS_OK);
     j = json_loadb(natsMsg_GetData(r), (size_t)natsMsg_GetDataLength(r), 0, NULL);
     CHECK(json_is_true(json_object_get(j, "accepted")));
     const char *key = json_string_value(json_object_get(json_object_get(j, "result"), "key"));

@@ -171,6 +171,11 @@ check "B runs numbergen (lt)" \
   "[('$PKEY', 'lt')]"
 out=$(lc start provider nosuchkind --host "$B" 2>&1) && rc=0 || rc=$?
 check "start provider of an unknown kind: exit 1" "$rc" 1
+# A path on the remote host's disk is refused over the lattice (a shared object
+# loaded by anyone who can publish on the control subjects).
+out=$(lc start provider /usr/lib/x86_64-linux-gnu/libm.so.6 --host "$B" 2>&1) && rc=0 || rc=$?
+check "start provider by path over the lattice: exit 1" "$rc" 1
+check_contains "start provider by path: reason" "$out" "provider path is not accepted over the lattice"
 check_contains "start provider of an unknown kind: the host's reason" "$out" "host $B refused"
 out=$(lc stop provider "$PKEY" 2>&1) && rc=0 || rc=$?
 check "stop provider (found on B): exit 0" "$rc" 0
