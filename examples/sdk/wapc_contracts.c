@@ -260,6 +260,51 @@ int wapc_kv_values_decode(mp_reader_t *r, wapc_str_list_t *values, mp_alloc_fn a
     return wapc_decode_struct(r, f, 1, alloc);
 }
 
+/* ---- messaging ------------------------------------------------------------------------ */
+
+void wapc_broker_message_encode(mp_writer_t *w, const char *subject, const char *reply_to,
+                                const void *body, uint32_t len) {
+    mp_write_map(w, 3);
+    mp_write_cstr(w, "subject");
+    mp_write_cstr(w, subject);
+    mp_write_cstr(w, "replyTo");
+    mp_write_cstr(w, reply_to ? reply_to : "");
+    mp_write_cstr(w, "body");
+    mp_write_bin(w, body, len);
+}
+
+int wapc_broker_message_decode(mp_reader_t *r, wapc_broker_message_t *o) {
+    o->reply_to.s = 0;
+    o->reply_to.len = 0;
+    const wapc_field_t f[] = {
+        {"subject", WAPC_F_STR, &o->subject, 1},
+        {"replyTo", WAPC_F_STR_OR_NIL, &o->reply_to, 0},
+        {"body", WAPC_F_BIN, &o->body, 1},
+    };
+    return wapc_decode_struct(r, f, 3, 0);
+}
+
+void wapc_messaging_request_encode(mp_writer_t *w, const char *subject, const void *body,
+                                   uint32_t len, uint32_t timeout_ms) {
+    mp_write_map(w, 3);
+    mp_write_cstr(w, "subject");
+    mp_write_cstr(w, subject);
+    mp_write_cstr(w, "body");
+    mp_write_bin(w, body, len);
+    mp_write_cstr(w, "timeoutMs");
+    mp_write_uint(w, timeout_ms);
+}
+
+int wapc_messaging_request_decode(mp_reader_t *r, wapc_messaging_request_t *o) {
+    o->timeout_ms = 0;
+    const wapc_field_t f[] = {
+        {"subject", WAPC_F_STR, &o->subject, 1},
+        {"body", WAPC_F_BIN, &o->body, 1},
+        {"timeoutMs", WAPC_F_U32, &o->timeout_ms, 0},
+    };
+    return wapc_decode_struct(r, f, 3, 0);
+}
+
 /* ---- logging, numbergen, health ---------------------------------------------------------- */
 
 void wapc_logging_encode(mp_writer_t *w, const char *target, const char *level, const char *text) {

@@ -1,7 +1,8 @@
 /*
  * wapc_contracts.h - MessagePack shapes of the capability contracts
  * (docs/contracts.md) for C guests: httpserver requests and responses,
- * keyvalue requests and responses, logging, numbergen and health. Every
+ * keyvalue requests and responses, messaging (Publish, Request, the reply
+ * and HandleMessage), logging, numbergen and health. Every
  * struct travels as a map keyed by field-name strings; decoders are strict
  * (wrong type, missing key, duplicate key, truncated input -> 0 with
  * r->err and r->key set) and ignore unknown keys. Strings and byte fields
@@ -96,6 +97,31 @@ int wapc_kv_get_decode(mp_reader_t *r, wapc_str_t *value, int *exists);   /* Get
 int wapc_kv_str_decode(mp_reader_t *r, const char *key, wapc_str_t *out); /* {value}/{key} */
 int wapc_kv_count_decode(mp_reader_t *r, int32_t *count); /* {newCount} or {new_count} */
 int wapc_kv_values_decode(mp_reader_t *r, wapc_str_list_t *values, mp_alloc_fn alloc);
+
+/* ---- wasmcloud:messaging ------------------------------------------------------------- */
+
+/* {subject, replyTo, body}: the Publish request, the reply to a Request and
+ * the HandleMessage a subscribed actor receives. replyTo is a string ("" for
+ * none; nil is accepted when decoding and gives {NULL, 0}); body is bin. */
+typedef struct wapc_broker_message {
+    wapc_str_t subject, reply_to, body;
+} wapc_broker_message_t;
+
+/* Request {subject, body, timeoutMs}; timeout_ms 0 = the provider's default. */
+typedef struct wapc_messaging_request {
+    wapc_str_t subject, body;
+    uint32_t timeout_ms;
+} wapc_messaging_request_t;
+
+/* reply_to may be NULL (written as ""); body may be NULL when len is 0. */
+void wapc_broker_message_encode(mp_writer_t *w, const char *subject, const char *reply_to,
+                                const void *body, uint32_t len);
+/* subject and body are required, replyTo is optional. */
+int wapc_broker_message_decode(mp_reader_t *r, wapc_broker_message_t *out);
+void wapc_messaging_request_encode(mp_writer_t *w, const char *subject, const void *body,
+                                   uint32_t len, uint32_t timeout_ms);
+/* subject and body are required, timeoutMs optional (0 when absent). */
+int wapc_messaging_request_decode(mp_reader_t *r, wapc_messaging_request_t *out);
 
 /* ---- wasmcloud:logging, numbergen, health --------------------------------------------- */
 

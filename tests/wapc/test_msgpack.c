@@ -239,6 +239,124 @@ TEST(keyvalue_and_friends) {
     arena_free();
 }
 
+/* wasmcloud:messaging: Publish / reply / HandleMessage {subject, replyTo,
+ * body} and Request {subject, body, timeoutMs}, bodies as bin. */
+TEST(messaging_shapes) {
+    mp_writer_t w;
+    mp_reader_t r;
+    wapc_broker_message_t m;
+    wapc_messaging_request_t q;
+    mp_writer_init(&w, test_alloc);
+    wapc_broker_message_encode(&w, "s", NULL, "\x01", 1);
+    CHECK(bytes_are(&w, "83a77375626a656374a173a77265706c79546fa0a4626f6479c40101"));
+    mp_writer_init(&w, test_alloc);
+    wapc_messaging_request_encode(&w, "a.b", "xy", 2, 500);
+    CHECK(bytes_are(&w, "83a77375626a656374a3612e62a4626f6479c4027879a974696d656f75744d73cd01f4"));
+    mp_reader_init(&r, w.buf, w.len);
+    REQUIRE(wapc_messaging_request_decode(&r, &q));
+    CHECK(q.subject.len == 3 && memcmp(q.subject.s, "a.b", 3) == 0);
+    CHECK(q.body.len == 2 && memcmp(q.body.s, "xy", 2) == 0 && q.timeout_ms == 500);
+    /* round trip with a reply subject and a body with NULs; every truncation fails */
+    static const uint8_t body[] = {0, 1, 0xc1, 0xff, 0};
+    mp_writer_init(&w, test_alloc);
+    wapc_broker_message_encode(&w, "orders.new", "_INBOX.42", body, sizeof body);
+    mp_reader_init(&r, w.buf, w.len);
+    REQUIRE(wapc_broker_message_decode(&r, &m));
+    CHECK(m.subject.len == 10 && memcmp(m.subject.s, "orders.new", 10) == 0);
+    CHECK(m.reply_to.len == 9 && memcmp(m.reply_to.s, "_INBOX.42", 9) == 0);
+    CHECK(m.body.len == sizeof body && memcmp(m.body.s, body, sizeof body) == 0);
+    CHECK_EQ_INT(r.pos, w.len);
+    for (uint32_t k = 0; k < w.len; k++) {
+        mp_reader_init(&r, w.buf, k);
+        CHECK(!wapc_broker_message_decode(&r, &m));
+        CHECK(r.err != NULL);
+    }
+    /* replyTo may be nil or absent; timeoutMs may be absent */
+    mp_writer_init(&w, test_alloc);
+    mp_write_map(&w, 3);
+    mp_write_cstr(&w, "body");
+    mp_write_bin(&w, "", 0);
+    mp_write_cstr(&w, "replyTo");
+    mp_write_nil(&w);
+    mp_write_cstr(&w, "subject");
+    mp_write_cstr(&w, "t");
+    mp_reader_init(&r, w.buf, w.len);
+    REQUIRE(wapc_broker_message_decode(&r, &m));
+    CHECK(m.reply_to.s == NULL && m.body.len == 0 && m.subject.len == 1);
+    mp_writer_init(&w, test_alloc);
+    mp_write_map(&w, 2);
+    mp_write_cstr(&w, "subject");
+    mp_write_cstr(&w, "t");
+    mp_write_cstr(&w, "body");
+    mp_write_bin(&w, "z", 1);
+    mp_reader_init(&r, w.buf, w.len);
+    q.timeout_ms = 9;
+    REQUIRE(wapc_messaging_request_decode(&r, &q));
+    CHECK_EQ_INT(q.timeout_ms, 0);
+    mp_reader_init(&r, w.buf, w.len);
+    REQUIRE(wapc_broker_message_decode(&r, &m));
+    CHECK(m.reply_to.s == NULL && m.body.len == 1);
+    /* body as str (not bin) is refused and named */
+    mp_writer_init(&w, test_alloc);
+    mp_write_map(&w, 2);
+    mp_write_cstr(&w, "subject");
+    mp_write_cstr(&w, "t");
+    mp_write_cstr(&w, "body");
+    mp_write_cstr(&w, "z");
+    mp_reader_init(&r, w.buf, w.len);
+    CHECK(!wapc_broker_message_decode(&r, &m));
+    CHECK_EQ_STR(r.key, "body");
+    /* missing subject */
+    mp_writer_init(&w, test_alloc);
+    mp_write_map(&w, 1);
+    mp_write_cstr(&w, "body");
+    mp_write_bin(&w, "z", 1);
+    mp_reader_init(&r, w.buf, w.len);
+    CHECK(!wapc_messaging_request_decode(&r, &q));
+    CHECK_CONTAINS(r.err, "missing");
+    CHECK_EQ_STR(r.key, "subject");
+    /* timeoutMs beyond 32 bits, negative, and a duplicate key */
+    mp_writer_init(&w, test_alloc);
+    mp_write_map(&w, 3);
+    mp_write_cstr(&w, "subject");
+    mp_write_cstr(&w, "t");
+    mp_write_cstr(&w, "body");
+    mp_write_bin(&w, "z", 1);
+    mp_write_cstr(&w, "timeoutMs");
+    mp_write_uint(&w, 1ull << 32);
+    mp_reader_init(&r, w.buf, w.len);
+    CHECK(!wapc_messaging_request_decode(&r, &q));
+    CHECK_EQ_STR(r.key, "timeoutMs");
+    mp_writer_init(&w, test_alloc);
+    mp_write_map(&w, 3);
+    mp_write_cstr(&w, "subject");
+    mp_write_cstr(&w, "t");
+    mp_write_cstr(&w, "body");
+    mp_write_bin(&w, "z", 1);
+    mp_write_cstr(&w, "timeoutMs");
+    mp_write_int(&w, -1);
+    mp_reader_init(&r, w.buf, w.len);
+    CHECK(!wapc_messaging_request_decode(&r, &q));
+    CHECK_EQ_STR(r.key, "timeoutMs");
+    mp_writer_init(&w, test_alloc);
+    mp_write_map(&w, 3);
+    mp_write_cstr(&w, "subject");
+    mp_write_cstr(&w, "t");
+    mp_write_cstr(&w, "subject");
+    mp_write_cstr(&w, "u");
+    mp_write_cstr(&w, "body");
+    mp_write_bin(&w, "z", 1);
+    mp_reader_init(&r, w.buf, w.len);
+    CHECK(!wapc_broker_message_decode(&r, &m));
+    CHECK_CONTAINS(r.err, "duplicate");
+    /* a map header claiming more entries than the input holds */
+    static const uint8_t lie[] = {0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 's'};
+    mp_reader_init(&r, lie, sizeof lie);
+    CHECK(!wapc_broker_message_decode(&r, &m));
+    CHECK(r.err != NULL);
+    arena_free();
+}
+
 TEST(mutations_never_crash) {
     mp_writer_t w;
     uint32_t n = http_request(&w);
@@ -272,4 +390,4 @@ TEST(mutations_never_crash) {
 
 TEST_MAIN(TEST_ENTRY(smallest_encodings), TEST_ENTRY(reader_strict), TEST_ENTRY(http_round_trip),
           TEST_ENTRY(missing_and_duplicate_keys), TEST_ENTRY(keyvalue_and_friends),
-          TEST_ENTRY(mutations_never_crash))
+          TEST_ENTRY(messaging_shapes), TEST_ENTRY(mutations_never_crash))
