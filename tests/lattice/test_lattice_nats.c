@@ -12,6 +12,8 @@
  * max_payload (so chunking is exercised with small bodies), stopped by PID.
  */
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <nats/nats.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -207,6 +209,77 @@ TEST(queue_group_balancing) {
     CHECK_EQ_INT(sb.calls_in + sc.calls_in, 60);
     CHECK(sb.calls_in >= 5 && sc.calls_in >= 5); /* both hosts served */
     corral_buf_free(&out);
+    member_stop(&c);
+    member_stop(&b);
+    member_stop(&a);
+}
+
+/* Calls stream from A while the actor stops on B: every call must still
+ * succeed (C takes over), none answered "not running here" or lost. */
+typedef struct caller {
+    member_t *m;
+    const char *key;
+    atomic_int stop;
+    int ok, failed;
+    char last_err[512];
+} caller_t;
+
+static void *caller_main(void *arg) {
+    caller_t *c = arg;
+    corral_buf_t out = CORRAL_BUF_INIT;
+    while (!atomic_load(&c->stop)) {
+        corral_err_t err;
+        corral_err_clear(&err);
+        out.len = 0;
+        if (call_actor(c->m, c->key, "echo", "x", 1, 3000, &out, &err) == CORRAL_OK && out.len == 1 &&
+            out.data[0] == 'x') {
+            c->ok++;
+        } else {
+            c->failed++;
+            snprintf(c->last_err, sizeof c->last_err, "%.160s", err.msg);
+        }
+    }
+    corral_buf_free(&out);
+    return NULL;
+}
+
+TEST(stop_on_one_host_no_failed_call) {
+    NEED_SERVER();
+    char ln[64], key[CORRAL_HOST_KEY_LEN];
+    new_lattice(ln, sizeof ln);
+    member_t a, b, c;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+    REQUIRE(member_start(&b, ln, NULL, NULL) == 0);
+    REQUIRE(member_start(&c, ln, NULL, NULL) == 0);
+    REQUIRE(start_echo(&b, key) == 0);
+    REQUIRE(start_echo(&c, NULL) == 0);
+    caller_t cl;
+    memset(&cl, 0, sizeof cl);
+    cl.m = &a;
+    cl.key = key;
+    atomic_init(&cl.stop, 0);
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, caller_main, &cl) == 0);
+    usleep(300 * 1000);
+    corral_lattice_stats_t sb0;
+    corral_lattice_stats(b.lat, &sb0);
+    corral_err_t err;
+    CHECK_EQ_INT(corral_host_actor_stop(b.host, key, NULL, &err), CORRAL_OK);
+    corral_lattice_stats_t sb1, sc1, sb2, sc2;
+    usleep(100 * 1000); /* requests B had already taken have been handed on */
+    corral_lattice_stats(b.lat, &sb1);
+    corral_lattice_stats(c.lat, &sc1);
+    usleep(500 * 1000);
+    corral_lattice_stats(b.lat, &sb2);
+    corral_lattice_stats(c.lat, &sc2);
+    atomic_store(&cl.stop, 1);
+    pthread_join(th, NULL);
+    if (cl.failed) fprintf(stderr, "failed calls: %d, last: %s\n", cl.failed, cl.last_err);
+    CHECK_EQ_INT(cl.failed, 0);
+    CHECK(cl.ok >= 20);
+    CHECK(sb0.calls_in >= 2);                   /* B served before the stop */
+    CHECK_EQ_INT(sb2.calls_in, sb1.calls_in);   /* and nothing after it */
+    CHECK(sc2.calls_in - sc1.calls_in >= 10);   /* C took every call after */
     member_stop(&c);
     member_stop(&b);
     member_stop(&a);
@@ -1212,7 +1285,8 @@ TEST(provider_to_remote_actor) {
 #endif
 
 TEST_MAIN(TEST_ENTRY(remote_actor_call), TEST_ENTRY(timeout_when_callee_hangs),
-          TEST_ENTRY(queue_group_balancing), TEST_ENTRY(chunked_payload),
+          TEST_ENTRY(queue_group_balancing), TEST_ENTRY(stop_on_one_host_no_failed_call),
+          TEST_ENTRY(chunked_payload),
           TEST_ENTRY(remote_provider_call), TEST_ENTRY(late_host_learns_links),
           TEST_ENTRY(control_subjects), TEST_ENTRY(forged_invocations_refused),
           TEST_ENTRY(host_hooks), TEST_ENTRY(events_and_heartbeat),
