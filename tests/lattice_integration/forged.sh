@@ -30,12 +30,18 @@ for _ in $(seq 100); do
   grep -q subscribed "$T/cap.out" && grep -q watching "$T/watch.err" && break
   sleep 0.05
 done
-check "genuine call while listening" "$(http "$P")" '200 {"counter":2}'
+TRACE=4bf92f3577b34da6a3ce929d0e0e4736
+check "genuine call while listening" \
+  "$(http "$P" -H "traceparent: 00-$TRACE-00f067aa0ba902b7-01")" '200 {"counter":2}'
 wait "$CAP_PID" && rc=0 || rc=$?
 rm -f "$T/cap.pid"
 check "captured A's invocation of B's actor" "$rc" 0
 check "the capture is a HandleRequest for $P" \
   "$(python3 -c 'import sys;d=open(sys.argv[1],"rb").read();print(b"HandleRequest" in d, sys.argv[2].encode() in d)' "$T/inv.bin" "$P")" \
+  "True True"
+# The invocation carries the W3C trace context of the HTTP request (same trace id).
+check "the invocation carries the request's trace id" \
+  "$(python3 -c 'import sys;d=open(sys.argv[1],"rb").read();print(b"traceparent" in d, ("00-"+sys.argv[2]+"-").encode() in d)' "$T/inv.bin" "$TRACE")" \
   "True True"
 
 # refused REQUEST_FILE EXPECTED_TEXT NAME
