@@ -23,6 +23,7 @@
 #define SUBJ_MAX 640
 #define CHUNK_HEADROOM (16u << 10)
 #define CORRAL_LATTICE_QUEUE_MAX 4096 /* incoming invocations waiting for a worker */
+#define REQUEUED_HDR "Corral-Requeued-By" /* a request handed back once by a host whose actor stopped */
 
 /* A subscription of an rpc subject for a local actor or provider. */
 typedef struct rpc_sub {
@@ -550,6 +551,37 @@ static void invocation_failed(corral_lattice_t *lat, const corral_lattice_invoca
     publish_event(lat, "invocation_failed", d);
 }
 
+static void sub_remove_at(corral_lattice_t *lat, size_t i);
+
+/* The actor stopped here after the request was routed to us (it was in our
+ * queue subscription or worker queue): drop our interest (if the host's
+ * stop hook has not yet) and hand the request back to the queue group, so a
+ * host still running the actor answers instead of the caller getting "not
+ * running". Once only (a header marks it), so it cannot bounce for ever; if
+ * no host runs the actor any more the caller times out. 1 if requeued. */
+static int requeue(corral_lattice_t *lat, natsMsg *msg, const char *key) {
+    const char *seen = NULL;
+    const char *reply = natsMsg_GetReply(msg);
+    if (!reply || !*reply || natsMsgHeader_Get(msg, REQUEUED_HDR, &seen) == NATS_OK) return 0;
+    pthread_mutex_lock(&lat->mu);
+    for (size_t i = 0; i < lat->nsubs; i++)
+        if (!lat->subs[i].contract_id && strcmp(lat->subs[i].key, key) == 0) {
+            sub_remove_at(lat, i);
+            break;
+        }
+    pthread_mutex_unlock(&lat->mu);
+    natsMsg *m = NULL;
+    natsStatus s = natsMsg_Create(&m, natsMsg_GetSubject(msg), reply, natsMsg_GetData(msg),
+                                  natsMsg_GetDataLength(msg));
+    if (s == NATS_OK) s = natsMsgHeader_Set(m, REQUEUED_HDR, corral_host_key(lat->host));
+    if (s == NATS_OK) s = natsConnection_PublishMsg(lat->nc, m);
+    natsMsg_Destroy(m);
+    if (s != NATS_OK) return 0;
+    corral_log(CORRAL_LOG_INFO, "lattice", "actor %s stopped here: request handed back to the lattice",
+               key);
+    return 1;
+}
+
 static void handle_rpc(corral_lattice_t *lat, natsMsg *msg) {
     corral_lattice_invocation_t inv;
     corral_err_t err;
@@ -597,6 +629,10 @@ static void handle_rpc(corral_lattice_t *lat, natsMsg *msg) {
                                     inv.origin.public_key, inv.operation, bp, bl, &resp, &err);
     } else {
         st = corral_host_call(lat->host, inv.target.public_key, inv.operation, bp, bl, &resp, &err);
+        if (st == CORRAL_ERR_NO_ACTOR && requeue(lat, msg, inv.target.public_key)) {
+            atomic_fetch_sub(&lat->calls_in, 1); /* another host serves it */
+            goto done;
+        }
     }
     reply_response(lat, msg, inv.id, resp.data, resp.len, st ? corral_err_msg(&err) : NULL);
     goto done;
@@ -713,7 +749,14 @@ static corral_status_t sub_add(corral_lattice_t *lat, const char *key, const cha
 
 static void sub_remove_at(corral_lattice_t *lat, size_t i) {
     rpc_sub_t *s = &lat->subs[i];
-    natsSubscription_Unsubscribe(s->sub);
+    /* drain, not unsubscribe: requests the server already routed to us are
+     * still handed to on_rpc (and requeued by handle_rpc) instead of being
+     * dropped, which the caller would only see as a timeout. on_rpc never
+     * takes lat->mu, so waiting here under it cannot deadlock. */
+    if (natsSubscription_Drain(s->sub) == NATS_OK)
+        natsSubscription_WaitForDrainCompletion(s->sub, 2000);
+    else
+        natsSubscription_Unsubscribe(s->sub);
     natsSubscription_Destroy(s->sub);
     /* a round trip, so the server has dropped the interest before anyone
      * is told the actor is gone (callers then get "no host runs it") */
