@@ -1282,6 +1282,65 @@ TEST(provider_to_remote_actor) {
     member_stop(&b);
     member_stop(&a);
 }
+
+/* A guest publishes with the SDK's Publish encoder through the messaging
+ * provider of another host: a raw subscriber gets the guest's exact body. */
+TEST(guest_publish_through_remote_messaging) {
+    NEED_SERVER();
+    char ln[64], subj[128];
+    new_lattice(ln, sizeof ln);
+    member_t a, b;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+    REQUIRE(member_start(&b, ln, NULL, NULL) == 0);
+    corral_host_actor_info_t info;
+    corral_err_t err;
+    REQUIRE(corral_host_actor_start_file(a.host, CORRAL_GUEST_DIR "/lattice_publisher_s.wasm", NULL,
+                                         &info, &err) == CORRAL_OK);
+    REQUIRE(corral_lattice_sync(a.lat, &err) == CORRAL_OK);
+    corral_host_provider_opts_t po = {0};
+    po.kind = "messaging";
+    REQUIRE(corral_host_provider_start(b.host, &po, NULL, &err) == CORRAL_OK);
+    REQUIRE(corral_host_link_put(a.host, info.key, "wasmcloud:messaging", "default", NULL, 0,
+                                 &err) == CORRAL_OK);
+    snprintf(subj, sizeof subj, "out.%s", ln);
+    natsConnection *nc = NULL;
+    natsSubscription *sub = NULL;
+    REQUIRE(natsConnection_ConnectTo(&nc, g_url) == NATS_OK);
+    REQUIRE(natsConnection_SubscribeSync(&sub, nc, subj) == NATS_OK);
+    REQUIRE(natsConnection_Flush(nc) == NATS_OK);
+    char payload[256];
+    static const char body[] = "from the guest\x01\x00!";
+    size_t sl = strlen(subj);
+    memcpy(payload, subj, sl + 1);
+    memcpy(payload + sl + 1, body, sizeof body);
+    corral_buf_t out = CORRAL_BUF_INIT;
+    corral_status_t st = CORRAL_ERR_NO_ACTOR;
+    for (int i = 0; i < 150 && st != CORRAL_OK; i++) { /* until a knows b's provider */
+        out.len = 0;
+        st = corral_host_call(a.host, info.key, "pub", (const uint8_t *)payload,
+                              sl + 1 + sizeof body, &out, &err);
+        if (st != CORRAL_OK) usleep(20000);
+    }
+    if (st != CORRAL_OK) fprintf(stderr, "pub: %s\n", err.msg);
+    REQUIRE(st == CORRAL_OK);
+    CHECK(out.len == 1 && out.data[0] == 0); /* Publish answers an empty body */
+    natsMsg *m = NULL;
+    REQUIRE(natsSubscription_NextMsg(&m, sub, 3000) == NATS_OK);
+    CHECK_EQ_INT(natsMsg_GetDataLength(m), (int)sizeof body);
+    CHECK(memcmp(natsMsg_GetData(m), body, sizeof body) == 0);
+    CHECK(natsMsg_GetReply(m) == NULL || natsMsg_GetReply(m)[0] == 0);
+    natsMsg_Destroy(m);
+    corral_lattice_stats_t sa, sb;
+    corral_lattice_stats(a.lat, &sa);
+    corral_lattice_stats(b.lat, &sb);
+    CHECK(sa.calls_out >= 1); /* the Publish went over the lattice */
+    CHECK(sb.calls_in >= 1);
+    corral_buf_free(&out);
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(nc);
+    member_stop(&b);
+    member_stop(&a);
+}
 #endif
 
 TEST_MAIN(TEST_ENTRY(remote_actor_call), TEST_ENTRY(timeout_when_callee_hangs),
@@ -1298,6 +1357,7 @@ TEST_MAIN(TEST_ENTRY(remote_actor_call), TEST_ENTRY(timeout_when_callee_hangs),
           , TEST_ENTRY(cli_lattice_get)
 #endif
 #ifdef CORRAL_HOST_REMOTE
-          , TEST_ENTRY(host_dispatch_across_hosts), TEST_ENTRY(provider_to_remote_actor)
+          , TEST_ENTRY(host_dispatch_across_hosts), TEST_ENTRY(provider_to_remote_actor),
+            TEST_ENTRY(guest_publish_through_remote_messaging)
 #endif
 )
