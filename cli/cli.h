@@ -25,6 +25,13 @@ typedef int (*corral_cli_cmd_fn)(int argc, char **argv);
 /* Prints "corral: <msg>" to stderr. */
 void corral_cli_error(const char *fmt, ...) CORRAL_PRINTF(1, 2);
 
+/* Parses an option's value as a whole decimal number in [min, max]: digits
+ * only (no sign, no spaces). On success stores it and returns 1; otherwise
+ * prints "<opt> needs a whole number from <min> to <max>, not '<s>'" and
+ * returns 0 (the caller exits with CORRAL_EXIT_USAGE). */
+int corral_cli_parse_uint(const char *opt, const char *s, unsigned long long min,
+                          unsigned long long max, unsigned long long *out);
+
 /* Maps a status to an exit code (input errors vs. failures vs. internal). */
 int corral_cli_exit_for(corral_status_t st);
 

@@ -372,12 +372,8 @@ static void lc_usage(FILE *out) {
 
 static int lc_u64(json_t *obj, const char *key, const char *opt, const char *s,
                   unsigned long long max) {
-    char *end = NULL;
-    unsigned long long v = (s[0] >= '0' && s[0] <= '9') ? strtoull(s, &end, 10) : 0;
-    if (!end || *end || v > max) {
-        corral_cli_error("%s needs a whole number from 0 to %llu, not '%s'", opt, max, s);
-        return 0;
-    }
+    unsigned long long v;
+    if (!corral_cli_parse_uint(opt, s, 0, max, &v)) return 0;
     json_object_set_new(obj, key, json_integer((json_int_t)v));
     return 1;
 }

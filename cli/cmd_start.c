@@ -34,14 +34,10 @@ static void start_usage(FILE *out) {
             "            4 internal error\n");
 }
 
+/* An actor option's number: 0..max (corral_cli_parse_uint prints the error). */
 static int parse_u64(const char *s, const char *opt, unsigned long long max, json_int_t *out) {
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = (s[0] >= '0' && s[0] <= '9') ? strtoull(s, &end, 10) : 0;
-    if (!end || *end || errno || v > max) {
-        corral_cli_error("%s needs a whole number from 0 to %llu, not '%s'", opt, max, s);
-        return 0;
-    }
+    unsigned long long v;
+    if (!corral_cli_parse_uint(opt, s, 0, max, &v)) return 0;
     *out = (json_int_t)v;
     return 1;
 }

@@ -268,23 +268,16 @@ int corral_cli_top(int argc, char **argv) {
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *run_dir = NULL;
-    unsigned long interval = 1000;
+    unsigned long long interval = 1000;
     int once = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'R': run_dir = optarg; break;
-        case 'i': {
-            char *end = NULL;
-            interval = strtoul(optarg, &end, 10);
-            if (!end || *end || optarg[0] < '0' || optarg[0] > '9' || interval < 100 ||
-                interval > 3600000) {
-                corral_cli_error("--interval-ms needs a number from 100 to 3600000, not '%s'",
-                                 optarg);
+        case 'i':
+            if (!corral_cli_parse_uint("--interval-ms", optarg, 100, 3600000, &interval))
                 return CORRAL_EXIT_USAGE;
-            }
             break;
-        }
         case 'o': once = 1; break;
         case 'h': top_usage(stdout); return CORRAL_EXIT_OK;
         default: top_usage(stderr); return CORRAL_EXIT_USAGE;

@@ -237,7 +237,7 @@ int corral_cli_up(int argc, char **argv) {
     corral_log_level_t level = CORRAL_LOG_INFO;
     int allow_unsigned = 0, c, rc = CORRAL_EXIT_USAGE;
     corral_host_engine_t engine = CORRAL_HOST_ENGINE_DEFAULT;
-    unsigned long workers = 0;
+    unsigned long long workers = 0;
     corral_host_kv_t *labels = NULL;
     size_t n_cli_labels = 0, n_labels = 0;
     corral_manifest_t *m = NULL;
@@ -287,15 +287,9 @@ int corral_cli_up(int argc, char **argv) {
                 goto done;
             }
             break;
-        case 'w': {
-            char *end = NULL;
-            workers = strtoul(optarg, &end, 10);
-            if (!end || *end || optarg[0] < '0' || optarg[0] > '9' || workers > 1024) {
-                corral_cli_error("--workers needs a number from 0 to 1024, not '%s'", optarg);
-                goto done;
-            }
+        case 'w':
+            if (!corral_cli_parse_uint("--workers", optarg, 0, 1024, &workers)) goto done;
             break;
-        }
         case 'l':
             if ((rc = add_label(&labels, &n_cli_labels, optarg)) != CORRAL_EXIT_OK) goto done;
             rc = CORRAL_EXIT_USAGE;

@@ -2,7 +2,6 @@
  * main.c - entry of the `corral` command: dispatches to subcommands listed in
  * cli.h and prints the top-level help.
  */
-#include <stdarg.h>
 #include <string.h>
 
 #include "cli.h"
@@ -16,41 +15,6 @@ typedef struct {
 #define CORRAL_CLI_ENTRY_(name, summary) {#name, corral_cli_##name, summary},
 static const command_t commands[] = {CORRAL_CLI_COMMANDS(CORRAL_CLI_ENTRY_)};
 #undef CORRAL_CLI_ENTRY_
-
-void corral_cli_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("corral: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-int corral_cli_exit_for(corral_status_t st) {
-    switch (st) {
-    case CORRAL_OK:
-        return CORRAL_EXIT_OK;
-    case CORRAL_ERR_INVALID_ARG:
-        return CORRAL_EXIT_USAGE;
-    case CORRAL_ERR_NOMEM:
-    case CORRAL_ERR_INTERNAL:
-        return CORRAL_EXIT_INTERNAL;
-    case CORRAL_ERR_NOT_FOUND:
-    case CORRAL_ERR_IO:
-    case CORRAL_ERR_TOO_LARGE:
-    case CORRAL_ERR_NOT_WASM:
-    case CORRAL_ERR_SECTION_MALFORMED:
-    case CORRAL_ERR_KEY_LENGTH:
-    case CORRAL_ERR_KEY_ALPHABET:
-    case CORRAL_ERR_KEY_CHECKSUM:
-    case CORRAL_ERR_KEY_TYPE:
-    case CORRAL_ERR_KEY_SEED:
-    case CORRAL_ERR_MALFORMED:
-        return CORRAL_EXIT_INPUT;
-    default:
-        return CORRAL_EXIT_FAIL;
-    }
-}
 
 static void usage(FILE *out) {
     fprintf(out, "usage: corral <command> [options]\n\n"

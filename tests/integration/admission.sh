@@ -27,6 +27,12 @@ check_contains "issuer not allowed: reason" "$out" "allowed"
 
 out=$(timeout 20 "$CORRAL" up "$MANIFEST" --max-pages 0 --run-dir "$RUN" 2>&1) && rc=0 || rc=$?
 check "--max-pages 0: usage error" "$rc" 2
+# Numeric options share one parser (cli_util.c corral_cli_parse_uint): digits in range only.
+for bad in x -1 +4 1025 99999999999999999999; do
+  out=$(timeout 20 "$CORRAL" up "$MANIFEST" --workers "$bad" --run-dir "$RUN" 2>&1) && rc=0 || rc=$?
+  check "--workers $bad: usage error" "$rc" 2
+  check_contains "--workers $bad: message" "$out" "--workers needs a whole number from 0 to 1024, not '$bad'"
+done
 
 # The actor's own issuer on the list, a cap of 2 pages below what the
 # module declares: starting the actor fails with the engine's limit.

@@ -779,14 +779,6 @@ TEST(cli_get_and_watch) {
 
 #ifdef CORRAL_TEST_CLI_LATTICE
 int corral_cli_lattice_get(int argc, char **argv);
-void corral_cli_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("corral: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
 
 /* Runs corral_cli_lattice_get with stdout sent to a file; returns what it printed. */
 static char *cli_get(int *rc, const char *what, const char *lattice, const char *extra) {

@@ -17,19 +17,6 @@
 #include "control_client.h"
 #include "test.h"
 
-/* cli.h's two helpers live in main.c (which has main()); the client only
- * uses them to print and to map exit codes. */
-void corral_cli_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-int corral_cli_exit_for(corral_status_t st) {
-    return st == CORRAL_OK ? CORRAL_EXIT_OK : CORRAL_EXIT_FAIL;
-}
-
 typedef struct {
     int lfd;
     const char *replies; /* sent after the first request line arrives */
