@@ -227,7 +227,9 @@ int corral_ctl_cli(const char *run_dir, json_t *req, json_t **res_out) {
         corral_cli_error("%s", corral_err_msg(&err));
         switch (st) {
         case CORRAL_ERR_NOMEM: return CORRAL_EXIT_INTERNAL;
-        case CORRAL_ERR_INVALID_ARG: return CORRAL_EXIT_USAGE;
+        /* The arguments parsed here; the host refused the request's content (a bad link
+         * value, say): that is a refusal, not a usage error. */
+        case CORRAL_ERR_INVALID_ARG:
         case CORRAL_ERR_NOT_FOUND:
         case CORRAL_ERR_NO_ACTOR:
         case CORRAL_ERR_CLOSED:

@@ -93,6 +93,9 @@ r=$(http /counter)
 check "after link del -> 503" "${r%% *}" 503
 "$CORRAL" link put kvcounter wasmcloud:keyvalue --run-dir "$RUN" >/dev/null && rc=0 || rc=$?
 check "link put: exit 0" "$rc" 0
+out=$("$CORRAL" link put kvcounter wasmcloud:keyvalue SYNC=sometimes --run-dir "$RUN" 2>&1) && rc=0 || rc=$?
+check "link put with a value the provider refuses: exit 1" "$rc" 1
+check_contains "link put refused: the provider's reason" "$out" "SYNC must be 'normal' or 'full'"
 check "after link put -> 5" "$(http /counter)" '200 {"counter":5}'
 
 # Live update: higher rev accepted, equal or lower refused.
