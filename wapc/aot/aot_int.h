@@ -1,7 +1,8 @@
 /*
- * aot_int.h - private parts of the AOT tier shared by aot_compile.c and
- * aot_load.c: the runtime sources embedded into Corral (generated at build
- * time from aot_abi.h, aot_rt.h and aot_rt.c by embed_rt.cmake).
+ * aot_int.h - private parts of the AOT tier shared by aot_compile.c,
+ * aot_load.c and aot_sign.c: the runtime sources embedded into Corral
+ * (generated at build time from aot_abi.h, aot_rt.h and aot_rt.c by
+ * embed_rt.cmake), the parsed artifact header and the signature checks.
  */
 #ifndef CORRAL_AOT_INT_H
 #define CORRAL_AOT_INT_H
@@ -17,5 +18,27 @@ extern const char corral_aot_src_rt_c[];
 /* aot_load.c: an instance behind corral_vm.h also stops when the corral_vm
  * instance's interrupt flag is set (aot_vm.c). */
 void aot_instance_link_interrupt(corral_aot_instance_t *inst, atomic_int *flag);
+
+/* An artifact's header as parsed from its bytes (aot_load.c). Offsets are
+ * into the file. When signed, the signer line spans [signer_off, sig_off)
+ * and the signature line [sig_off, sig_end), and sig_end is the blank line
+ * that ends the header (elf_off - 1). */
+typedef struct aot_hdr {
+    corral_aot_info_t info;
+    size_t elf_off;
+    int has_sig;
+    size_t signer_off, sig_off, sig_end;
+    uint8_t sig[64];
+} aot_hdr_t;
+
+/* Parses and checks the header of p[0..n) (bounded to its first 4 KiB):
+ * CORRAL_ERR_INVALID naming what is wrong. */
+corral_status_t aot_parse_header(const uint8_t *p, size_t n, aot_hdr_t *out, corral_err_t *err);
+
+/* aot_sign.c: the signature checks of corral_aot_module_load_trusted on
+ * the bytes that will be mapped. trust NULL: the signature must be present
+ * and verify by the signer it names, whoever that is. */
+corral_status_t aot_check_trust(const char *path, const uint8_t *p, size_t n, const aot_hdr_t *h,
+                                const corral_aot_trust_t *trust, corral_err_t *err);
 
 #endif

@@ -53,28 +53,46 @@ static void copy_str(char *dst, size_t n, const char *src)
 
 /* ---- header ---------------------------------------------------------------------------- */
 
-static corral_status_t parse_header(const uint8_t *p, size_t n, corral_aot_info_t *out, size_t *elf_off,
-                                    corral_err_t *err)
+static int hexval(char c)
 {
-    memset(out, 0, sizeof *out);
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+corral_status_t aot_parse_header(const uint8_t *p, size_t n, aot_hdr_t *h, corral_err_t *err)
+{
+    memset(h, 0, sizeof *h);
+    corral_aot_info_t *out = &h->info;
     size_t limit = n < 4096 ? n : 4096;
     const char *s = (const char *)p;
     if (limit < 13 || memcmp(s, "CORRAL-AOT 1\n", 13) != 0)
         return corral_err_set(err, CORRAL_ERR_INVALID, "not a Corral AOT artifact (no CORRAL-AOT 1 header)");
     size_t i = 13;
-    int have = 0;
+    int have = 0, nsigner = 0, nsig = 0;
+    size_t signer_end = 0;
     while (i < limit) {
         const char *line = s + i;
         const char *nl = memchr(line, '\n', limit - i);
         if (!nl) break;
-        size_t ll = (size_t)(nl - line);
+        size_t ll = (size_t)(nl - line), line_off = i;
         i += ll + 1;
         if (ll == 0) {
             if (have != 0x1f) break;
             if (out->elf_bytes != n - i)
                 return corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact is truncated (%zu of %llu ELF bytes)", n - i,
                                       (unsigned long long)out->elf_bytes);
-            *elf_off = i;
+            h->elf_off = i;
+            if (nsigner != nsig)
+                return corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact header has a %s line without a %s line",
+                                      nsigner ? "signer" : "signature", nsigner ? "signature" : "signer");
+            if (nsig) {
+                /* signer, signature, blank line: nothing unsigned in between */
+                if (signer_end != h->sig_off || h->sig_end != line_off)
+                    return corral_err_set(err, CORRAL_ERR_INVALID,
+                                          "AOT artifact header: 'signer' and 'signature' must be its last two lines");
+                h->has_sig = 1;
+            }
             return CORRAL_OK;
         }
         char val[256];
@@ -99,6 +117,26 @@ static corral_status_t parse_header(const uint8_t *p, size_t n, corral_aot_info_
         } else if (kl == 9 && memcmp(line, "elf-bytes", 9) == 0) {
             out->elf_bytes = strtoull(val, NULL, 10);
             have |= 16;
+        } else if (kl == 6 && memcmp(line, "signer", 6) == 0) {
+            if (nsigner++ || vl != 56)
+                return corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact header: %s",
+                                      nsigner > 1 ? "two signer lines" : "the signer is not a 56-character key");
+            memcpy(out->signer, val, 57);
+            h->signer_off = line_off;
+            signer_end = i;
+        } else if (kl == 9 && memcmp(line, "signature", 9) == 0) {
+            if (nsig++ || vl != 128)
+                return corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact header: %s",
+                                      nsig > 1 ? "two signature lines" : "the signature is not 128 hex digits");
+            for (size_t k = 0; k < 64; k++) {
+                int hi = hexval(val[2 * k]), lo = hexval(val[2 * k + 1]);
+                if (hi < 0 || lo < 0)
+                    return corral_err_set(err, CORRAL_ERR_INVALID,
+                                          "AOT artifact header: the signature is not lowercase hex");
+                h->sig[k] = (uint8_t)(hi << 4 | lo);
+            }
+            h->sig_off = line_off;
+            h->sig_end = i;
         }
     }
     return corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact header is incomplete");
@@ -109,8 +147,10 @@ corral_status_t corral_aot_info_read(const char *path, corral_aot_info_t *out, c
     corral_buf_t b = {0};
     corral_status_t st = corral_file_read(path, (size_t)1 << 31, &b, err);
     if (st != CORRAL_OK) return st;
-    size_t off;
-    st = parse_header(b.data, b.len, out, &off, err);
+    aot_hdr_t h;
+    st = aot_parse_header(b.data, b.len, &h, err);
+    if (st == CORRAL_OK) *out = h.info;
+    else memset(out, 0, sizeof *out);
     corral_buf_free(&b);
     return st;
 }
@@ -122,15 +162,29 @@ static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 corral_status_t corral_aot_module_load(const char *path, const char *expect_hash, corral_aot_module_t **out,
                                        corral_err_t *err)
 {
+    return corral_aot_module_load_trusted(path, expect_hash, NULL, out, err);
+}
+
+corral_status_t corral_aot_module_load_trusted(const char *path, const char *expect_hash,
+                                               const corral_aot_trust_t *trust, corral_aot_module_t **out,
+                                               corral_err_t *err)
+{
     *out = NULL;
     corral_buf_t b = {0};
     corral_aot_module_t *m = NULL;
     corral_status_t st = corral_file_read(path, (size_t)1 << 31, &b, err);
     if (st != CORRAL_OK) return st;
-    size_t off;
+    aot_hdr_t hdr;
     corral_aot_info_t info;
-    st = parse_header(b.data, b.len, &info, &off, err);
+    size_t off;
+    st = aot_parse_header(b.data, b.len, &hdr, err);
     if (st != CORRAL_OK) goto fail;
+    /* the signature first: a changed byte anywhere (the ABI or hash lines
+     * included) is reported as what it is */
+    if (trust && trust->require_signed && (st = aot_check_trust(path, b.data, b.len, &hdr, trust, err)) != CORRAL_OK)
+        goto fail;
+    info = hdr.info;
+    off = hdr.elf_off;
     if (info.abi != CORRAL_AOT_ABI) {
         st = corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact %s was built for ABI %u, this host runs ABI %u", path,
                             info.abi, (unsigned)CORRAL_AOT_ABI);

@@ -78,6 +78,13 @@ static const vm_backend_t aot_backend = {"aot",          be_instance_new, be_ins
 corral_status_t corral_aot_vm_module_new(const uint8_t *bytes, size_t len, const char *artifact,
                                          corral_vm_module_t **out, corral_err_t *err)
 {
+    return corral_aot_vm_module_new_trusted(bytes, len, artifact, NULL, out, err);
+}
+
+corral_status_t corral_aot_vm_module_new_trusted(const uint8_t *bytes, size_t len, const char *artifact,
+                                                 const corral_aot_trust_t *trust, corral_vm_module_t **out,
+                                                 corral_err_t *err)
+{
     *out = NULL;
     char hash[65];
     corral_status_t st = corral_claims_module_hash(bytes, len, hash, err);
@@ -92,7 +99,7 @@ corral_status_t corral_aot_vm_module_new(const uint8_t *bytes, size_t len, const
                                   "AOT tier: the module imports a memory, table or global");
         }
     corral_aot_module_t *am = NULL;
-    st = corral_aot_module_load(artifact, hash, &am, err);
+    st = corral_aot_module_load_trusted(artifact, hash, trust, &am, err);
     if (st != CORRAL_OK) {
         corral_vm_module_free(m);
         return st;

@@ -13,12 +13,21 @@
  *   compiler <cc --version first line>\n
  *   target <cc -dumpmachine> -march=<flag>\n
  *   elf-bytes <n>\n
+ *   [signer <operator or account public key, 56 characters>\n
+ *    signature <128 lowercase hex: ed25519 over the file without this line>\n]
  *   \n
  *   <n bytes of ELF>
  *
- * Loading reads and checks the header first (hash, ABI) and only then maps
- * the ELF (through a memfd, never a temporary path) with dlopen: a file
- * that fails a check is never executed.
+ * A signed artifact (corral_aot_sign) ends its header with the signer and
+ * signature lines, in that order; the signature covers every other byte of
+ * the file (all header lines including `signer`, the blank line and the
+ * ELF), so changing any byte breaks it.
+ *
+ * Loading reads and checks the header first (signature and signer when the
+ * caller's trust rules ask for one, ABI, hash) and only then maps the ELF
+ * (through a memfd, never a temporary path) with dlopen: a file that fails
+ * a check is never executed. Every check runs on the one copy of the bytes
+ * that is then mapped, so the file cannot change in between.
  *
  * Errors: every function returns a corral_status_t and fills err.
  * CORRAL_ERR_NOT_FOUND: no wasm2c / C compiler; CORRAL_ERR_UNSUPPORTED
@@ -47,6 +56,7 @@ typedef struct corral_aot_info {
     char compiler[128];   /* first line of `cc --version` */
     char target[128];     /* `cc -dumpmachine` and the -march used */
     uint64_t elf_bytes;
+    char signer[57];      /* public key of the signer, "" when unsigned */
 } corral_aot_info_t;
 
 /* Compile options; NULL or zeroed fields mean the defaults. */
@@ -86,6 +96,35 @@ corral_status_t corral_aot_cache_dir(char *buf, size_t n, corral_err_t *err);
 corral_status_t corral_aot_cache_path(const char *module_hash, char *buf, size_t n,
                                       corral_err_t *err);
 
+/* ---- signatures and trust ------------------------------------------------------------ */
+
+/* Signs the artifact at path in place with an operator (SO...) or account
+ * (SA...) seed, given as seed text or a seed file (corral_nkey_load): any
+ * previous signer/signature lines are replaced, the file is rewritten
+ * through a temporary name beside it (mode 0600) and renamed. The key is
+ * wiped before return. info (optional) receives the header, signer set.
+ * Errors: those of corral_nkey_load, CORRAL_ERR_KEY_TYPE for a seed of any
+ * other type, CORRAL_ERR_INVALID for a file that is no artifact,
+ * CORRAL_ERR_IO. Thread-safe (two signers of the same file race: last
+ * rename wins, each file complete). */
+corral_status_t corral_aot_sign(const char *path, const char *seed_or_path, corral_aot_info_t *info,
+                                corral_err_t *err);
+
+/* Who a host accepts artifacts from outside its own cache. */
+typedef struct corral_aot_trust {
+    int require_signed;            /* refuse an artifact that is not signed by one of signers */
+    const char *const *signers;    /* allowed public keys (O... or A...), may be NULL */
+    size_t nsigners;
+} corral_aot_trust_t;
+
+/* Checks an artifact's signature without loading it (for `corral compile
+ * --info`). trust NULL: only that a signature is present and verifies by
+ * the signer it names. info (optional) receives the header. Errors as for
+ * corral_aot_module_load_trusted's signature checks, plus
+ * CORRAL_ERR_NO_TOKEN for an unsigned artifact. */
+corral_status_t corral_aot_verify(const char *path, const corral_aot_trust_t *trust, corral_aot_info_t *info,
+                                  corral_err_t *err);
+
 /* A loaded artifact: immutable, shareable between threads, instantiated any
  * number of times. */
 typedef struct corral_aot_module corral_aot_module_t;
@@ -96,6 +135,19 @@ typedef struct corral_aot_instance corral_aot_instance_t;
  * equal corral_aot_abi(). Thread-safe. */
 corral_status_t corral_aot_module_load(const char *path, const char *expect_hash,
                                        corral_aot_module_t **out, corral_err_t *err);
+
+/* The same under trust rules (NULL = as corral_aot_module_load: no
+ * signature needed). With trust->require_signed the checks run, in this
+ * order, before any byte is mapped, each with its own error:
+ *   not signed                  CORRAL_ERR_NO_TOKEN  "... is not signed ..."
+ *   signer not in signers       CORRAL_ERR_ISSUER_NOT_ALLOWED
+ *                               "... signed by O..., not an allowed artifact signer"
+ *   signature does not verify   CORRAL_ERR_TOKEN_SIGNATURE
+ *                               "... signature by O... does not verify ..."
+ * then ABI and hash as corral_aot_module_load (CORRAL_ERR_INVALID). */
+corral_status_t corral_aot_module_load_trusted(const char *path, const char *expect_hash,
+                                               const corral_aot_trust_t *trust, corral_aot_module_t **out,
+                                               corral_err_t *err);
 
 /* Drops the caller's reference; the code stays mapped while instances live. */
 void corral_aot_module_free(corral_aot_module_t *m);
@@ -158,6 +210,12 @@ uint64_t corral_aot_memory_size(const corral_aot_instance_t *inst);
  * corral_vm_memory_slice. Thread-safe. */
 corral_status_t corral_aot_vm_module_new(const uint8_t *bytes, size_t len, const char *artifact,
                                          corral_vm_module_t **out, corral_err_t *err);
+
+/* The same with the artifact loaded under trust rules
+ * (corral_aot_module_load_trusted; NULL = none). */
+corral_status_t corral_aot_vm_module_new_trusted(const uint8_t *bytes, size_t len, const char *artifact,
+                                                 const corral_aot_trust_t *trust, corral_vm_module_t **out,
+                                                 corral_err_t *err);
 
 #ifdef __cplusplus
 }
