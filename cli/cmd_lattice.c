@@ -344,7 +344,7 @@ static void lc_usage(FILE *out) {
             "  corral get inventory [--host H]\n"
             "  corral start actor <module.wasm> [--host H | --constraint K=V]...\n"
             "                     [--allow-unsigned] [--max-instances N] [--deadline-ms N]\n"
-            "                     [--fuel N] [--max-pages N]\n"
+            "                     [--fuel N] [--max-pages N] [--engine interp|aot|auto]\n"
             "  corral start provider <kind | /abs/lib.so> [--host H | --constraint K=V]...\n"
             "                        [--link-name N] [--value K=V]...\n"
             "  corral stop actor <key or alias> [--host H]\n"
@@ -405,7 +405,7 @@ static int lc_parse(int argc, char **argv, lcmd_t *o) {
         {"value", required_argument, NULL, 'v'},     {"provider", required_argument, NULL, 'P'},
         {"constraint", required_argument, NULL, 'c'}, {"payload", required_argument, NULL, 'a'},
         {"payload-file", required_argument, NULL, 'A'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"engine", required_argument, NULL, 'E'},    {NULL, 0, NULL, 0}};
     o->lattice = getenv("CORRAL_LATTICE") ? getenv("CORRAL_LATTICE") : "default";
     o->url = getenv("CORRAL_NATS_URL") ? getenv("CORRAL_NATS_URL") : "nats://127.0.0.1:4222";
     o->timeout_ms = 2000;
@@ -451,6 +451,14 @@ static int lc_parse(int argc, char **argv, lcmd_t *o) {
             o->have_actor_opts = 1;
             break;
         }
+        case 'E':
+            if (strcmp(optarg, "interp") && strcmp(optarg, "aot") && strcmp(optarg, "auto")) {
+                corral_cli_error("--engine must be interp, aot or auto, not '%s'", optarg);
+                return CORRAL_EXIT_USAGE;
+            }
+            json_object_set_new(o->aopts, "engine", json_string(optarg));
+            o->have_actor_opts = 1;
+            break;
         case 'L': o->link_name = optarg; o->have_prov_opts = 1; break;
         case 'v':
             if (!lc_kv(&o->values, optarg, "--value")) return CORRAL_EXIT_USAGE;

@@ -15,13 +15,23 @@
 static void start_usage(FILE *out) {
     fprintf(out,
             "usage: corral start actor <module.wasm> [--allow-unsigned] [--max-instances N]\n"
-            "                          [--deadline-ms N] [--fuel N] [--max-pages N] [--run-dir D]\n"
+            "                          [--deadline-ms N] [--fuel N] [--max-pages N]\n"
+            "                          [--engine interp|aot|auto] [--artifact A] [--run-dir D]\n"
             "       corral start provider <kind | lib.so> [--link-name N] [--value K=V]...\n"
             "                             [--run-dir D]\n\n"
             "actor     starts a signed actor module on the running host. Its claims are\n"
             "          verified; --allow-unsigned accepts a module without a token.\n"
             "          --max-instances, --deadline-ms (per call), --fuel (per call, 0 =\n"
             "          unlimited) and --max-pages (64 KiB pages) override the host defaults.\n"
+            "          --engine picks the tier for this actor (default: the host's, see\n"
+            "          'corral up --engine'): interp, aot (native code from the host's cache,\n"
+            "          compiled at start when missing) or auto (interpreter at once, native\n"
+            "          code swapped in when its background compile ends). --artifact runs\n"
+            "          it on a prebuilt artifact ('corral compile'; implies --engine aot):\n"
+            "          used only if it is for this module and ABI and lies in the host's\n"
+            "          cache or is signed by a key the host allows ('corral up\n"
+            "          --aot-signer'); otherwise the actor runs on the interpreter and the\n"
+            "          host's log says why. 'corral get inventory' shows each actor's engine.\n"
             "provider  starts a provider: a built-in kind (httpserver, keyvalue:memory,\n"
             "          keyvalue:sqlite, keyvalue:redis, logging, numbergen) or a shared\n"
             "          object (a path containing '/' or ending in .so). --link-name names\n"
@@ -124,6 +134,8 @@ int corral_cli_start(int argc, char **argv) {
                                          {"link-name", required_argument, NULL, 'l'},
                                          {"value", required_argument, NULL, 'v'},
                                          {"run-dir", required_argument, NULL, 'R'},
+                                         {"engine", required_argument, NULL, 'E'},
+                                         {"artifact", required_argument, NULL, 'A'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *run_dir = NULL, *link_name = NULL;
@@ -158,6 +170,27 @@ int corral_cli_start(int argc, char **argv) {
             json_object_set_new(aopts, "max_pages", json_integer(v));
             actor_opts = 1;
             break;
+        case 'E':
+            if (strcmp(optarg, "interp") && strcmp(optarg, "aot") && strcmp(optarg, "auto")) {
+                corral_cli_error("--engine must be interp, aot or auto, not '%s'", optarg);
+                goto done;
+            }
+            json_object_set_new(aopts, "engine", json_string(optarg));
+            actor_opts = 1;
+            break;
+        case 'A': {
+            /* the host does not share our working directory */
+            char *abs = realpath(optarg, NULL);
+            if (!abs) {
+                corral_cli_error("--artifact %s: %s", optarg, strerror(errno));
+                rc = CORRAL_EXIT_INPUT;
+                goto done;
+            }
+            json_object_set_new(aopts, "artifact", json_string(abs));
+            free(abs);
+            actor_opts = 1;
+            break;
+        }
         case 'l': link_name = optarg; prov_opts = 1; break;
         case 'v':
             if ((rc = corral_ctl_add_kv(&values, optarg, "--value")) != CORRAL_EXIT_OK) goto done;
@@ -184,8 +217,8 @@ int corral_cli_start(int argc, char **argv) {
     }
     if (strcmp(what, "provider") == 0) {
         if (actor_opts) {
-            corral_cli_error("--allow-unsigned, --max-instances, --deadline-ms, --fuel and "
-                             "--max-pages apply to 'start actor'");
+            corral_cli_error("--allow-unsigned, --max-instances, --deadline-ms, --fuel, "
+                             "--max-pages, --engine and --artifact apply to 'start actor'");
             goto done;
         }
         json_decref(aopts);

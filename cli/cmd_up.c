@@ -54,6 +54,10 @@ static void up_usage(FILE *out) {
             "                     when not cached) or auto (interpreter at once, native\n"
             "                     code swapped in after a background compile); per actor:\n"
             "                     'engine:' in the manifest\n"
+            "  --aot-signer K     run actors on prebuilt AOT artifacts from outside the\n"
+            "                     host's cache when signed by operator or account key K\n"
+            "                     ('corral compile --sign'; repeatable; adds to the\n"
+            "                     manifest's aot_signers)\n"
             "  --allowed-issuer A accept only actors signed by account key A (repeatable;\n"
             "                     default: any issuer whose signature verifies)\n"
             "  --revoked X        refuse actors whose token id (jti) or module key is X, at\n"
@@ -129,6 +133,7 @@ static corral_status_t apply_manifest(corral_host_t *host, const corral_manifest
         o.limits.fuel = a->fuel;
         o.limits.max_pages = a->max_pages;
         o.engine = (corral_host_engine_t)a->engine;
+        o.artifact = a->artifact;
         corral_host_actor_info_t info;
         if ((st = corral_host_actor_start_file(host, a->path, &o, &info, err)) != CORRAL_OK)
             return corral_err_wrap(err, "%s:%u: actors[%zu]", m->file, a->line, i);
@@ -218,6 +223,7 @@ int corral_cli_up(int argc, char **argv) {
                                          {"workers", required_argument, NULL, 'w'},
                                          {"label", required_argument, NULL, 'l'},
                                          {"engine", required_argument, NULL, 1009},
+                                         {"aot-signer", required_argument, NULL, 1101},
                                          {"allowed-issuer", required_argument, NULL, 1006},
                                          {"revoked", required_argument, NULL, 1007},
                                          {"max-pages", required_argument, NULL, 1008},
@@ -248,6 +254,8 @@ int corral_cli_up(int argc, char **argv) {
                *cluster_seed = NULL;
     const char **issuers = NULL, **allowed = NULL, **revoked = NULL;
     size_t n_issuers = 0, n_allowed = 0, n_revoked = 0;
+    const char **aot_signers = NULL; /* borrowed: argv and the manifest */
+    size_t n_aot_signers = 0;
     unsigned long max_pages = 0;
     long metrics_port = -1;
     const char *metrics_bind = NULL;
@@ -329,6 +337,13 @@ int corral_cli_up(int argc, char **argv) {
             }
             break;
         }
+        case 1101:
+            if (push_arg(&aot_signers, &n_aot_signers, optarg) != CORRAL_OK) {
+                corral_cli_error("out of memory");
+                rc = CORRAL_EXIT_INTERNAL;
+                goto done;
+            }
+            break;
         case 1011: metrics_bind = optarg; break;
         case 1012:
             if (strcmp(optarg, "stdout") != 0) {
@@ -382,6 +397,12 @@ int corral_cli_up(int argc, char **argv) {
                 labels[n_labels++].value = m->labels[i].value;
             }
         }
+        for (size_t i = 0; i < m->n_aot_signers; i++)
+            if (push_arg(&aot_signers, &n_aot_signers, m->aot_signers[i]) != CORRAL_OK) {
+                corral_cli_error("out of memory");
+                rc = CORRAL_EXIT_INTERNAL;
+                goto done;
+            }
     }
 
     corral_log_set_format(fmt);
@@ -400,6 +421,8 @@ int corral_cli_up(int argc, char **argv) {
     cfg.n_allowed_issuers = n_allowed;
     cfg.revoked = revoked;
     cfg.n_revoked = n_revoked;
+    cfg.aot_signers = aot_signers;
+    cfg.n_aot_signers = n_aot_signers;
     cfg.limits.max_pages = (uint32_t)max_pages;
 
 #ifdef CORRAL_HAVE_HTTP_PROVIDER
@@ -511,6 +534,7 @@ done:
     corral_free(issuers);
     corral_free(allowed);
     corral_free(revoked);
+    corral_free(aot_signers);
     for (size_t i = 0; i < n_cli_labels; i++) corral_free((char *)labels[i].key);
     corral_free(labels);
     corral_manifest_free(m);

@@ -299,7 +299,7 @@ static corral_status_t parse_actor(ctx_t *c, const yaml_node_t *n, const char *w
     if (n->type != YAML_MAPPING_NODE)
         return fail_at(c, n, where, "must be a path or a map with 'path'");
     static const char *const allowed[] = {"path", "max_instances", "deadline_ms", "fuel", "max_pages",
-                                          "engine", NULL};
+                                          "engine", "artifact", NULL};
     if ((st = check_keys(c, n, where, allowed)) != CORRAL_OK) return st;
     yaml_node_t *v = lookup1(c, n, "path");
     if (!v) return fail_at(c, n, where, "missing 'path'");
@@ -334,6 +334,11 @@ static corral_status_t parse_actor(ctx_t *c, const yaml_node_t *n, const char *w
         a->engine = strcmp(e, "interp") == 0 ? 1 : strcmp(e, "aot") == 0 ? 2 : strcmp(e, "auto") == 0 ? 3 : -1;
         corral_free(e);
         if (a->engine < 0) return fail_at(c, v, key, "must be interp, aot or auto");
+    }
+    if ((v = lookup1(c, n, "artifact"))) {
+        snprintf(key, sizeof key, "%s.artifact", where);
+        if ((st = get_string(c, v, key, &a->artifact)) != CORRAL_OK) return st;
+        if ((st = resolve_path(c, v, key, &a->artifact)) != CORRAL_OK) return st;
     }
     return CORRAL_OK;
 }
@@ -450,12 +455,23 @@ static corral_status_t provider_item(ctx_t *c, const yaml_node_t *n, const char 
 static corral_status_t link_item(ctx_t *c, const yaml_node_t *n, const char *w, void *it) {
     return parse_link(c, n, w, it);
 }
+static corral_status_t signer_item(ctx_t *c, const yaml_node_t *n, const char *w, void *it) {
+    corral_status_t st = get_string(c, n, w, (char **)it);
+    if (st == CORRAL_OK && strlen(*(char **)it) != 56)
+        return fail_at(c, n, w, "'%.64s' is not a public key (O... or A..., 56 characters)", *(char **)it);
+    return st;
+}
 
 void corral_manifest_free(corral_manifest_t *m) {
     if (!m) return;
     corral_free(m->file);
     kv_free(m->labels, m->n_labels);
-    for (size_t i = 0; i < m->n_actors; i++) corral_free(m->actors[i].path);
+    for (size_t i = 0; i < m->n_actors; i++) {
+        corral_free(m->actors[i].path);
+        corral_free(m->actors[i].artifact);
+    }
+    for (size_t i = 0; i < m->n_aot_signers; i++) corral_free(m->aot_signers[i]);
+    corral_free(m->aot_signers);
     corral_free(m->actors);
     for (size_t i = 0; i < m->n_providers; i++) {
         corral_free(m->providers[i].kind);
@@ -519,7 +535,7 @@ corral_status_t corral_manifest_parse(const char *file, const char *base_dir, co
             goto fail;
         }
         static const char *const allowed[] = {"labels", "actors", "capabilities", "providers",
-                                              "links", "bindings", NULL};
+                                              "links", "bindings", "aot_signers", NULL};
         if ((st = check_keys(&c, root, NULL, allowed)) != CORRAL_OK) goto fail;
         if ((st = both_given(&c, root, NULL, "links", "bindings")) != CORRAL_OK) goto fail;
         if ((st = both_given(&c, root, NULL, "capabilities", "providers")) != CORRAL_OK) goto fail;
@@ -530,6 +546,10 @@ corral_status_t corral_manifest_parse(const char *file, const char *base_dir, co
         if ((v = lookup1(&c, root, "actors")) &&
             (st = parse_seq(&c, v, "actors", sizeof *m->actors, actor_item, (void **)&m->actors,
                             &m->n_actors)) != CORRAL_OK)
+            goto fail;
+        if ((v = lookup1(&c, root, "aot_signers")) &&
+            (st = parse_seq(&c, v, "aot_signers", sizeof *m->aot_signers, signer_item,
+                            (void **)&m->aot_signers, &m->n_aot_signers)) != CORRAL_OK)
             goto fail;
         static const char *const caps[] = {"capabilities", "providers", NULL};
         if ((v = lookup(&c, root, caps)) &&

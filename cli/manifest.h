@@ -40,6 +40,7 @@ typedef struct corral_manifest_actor {
     uint32_t max_pages;     /* 0 = host default */
     int engine;             /* 0 = host default, 1 interp, 2 aot, 3 auto
                                (corral_host_engine_t's values) */
+    char *artifact;         /* prebuilt AOT artifact (absolute), or NULL */
     uint32_t line;          /* where it was declared */
 } corral_manifest_actor_t;
 
@@ -71,6 +72,8 @@ typedef struct corral_manifest {
     size_t n_providers;
     corral_manifest_link_t *links;
     size_t n_links;
+    char **aot_signers;     /* allowed AOT artifact signers (public keys, as written) */
+    size_t n_aot_signers;
 } corral_manifest_t;
 
 /* Looks up an environment variable for ${NAME}; NULL when unset. */

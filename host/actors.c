@@ -13,6 +13,7 @@
 
 #ifdef CORRAL_HOST_HAVE_AOT
 #include <pthread.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "corral_aot.h"
@@ -374,6 +375,8 @@ static int host_running(corral_host_t *h, corral_err_t *err) {
 
 static corral_host_engine_t engine_of(corral_host_t *h, const corral_host_actor_opts_t *opts) {
     corral_host_engine_t e = opts ? opts->engine : CORRAL_HOST_ENGINE_DEFAULT;
+    /* naming an artifact asks for it, whatever the host's default */
+    if (e == CORRAL_HOST_ENGINE_DEFAULT && opts && opts->artifact) e = CORRAL_HOST_ENGINE_AOT;
     if (e == CORRAL_HOST_ENGINE_DEFAULT) e = h->engine;
     return e == CORRAL_HOST_ENGINE_DEFAULT ? CORRAL_HOST_ENGINE_INTERP : e;
 }
@@ -409,6 +412,38 @@ static corral_status_t aot_module(const uint8_t *wasm, size_t len, const char *k
     return corral_wapc_module_new_vm(vm, out, err);
 }
 
+/* Whether path lies directly in the host's own (trusted, owner-only) cache
+ * directory, symlinks resolved. */
+static int in_aot_cache(const char *path) {
+    char dir[4096], *rd = NULL, *rp = NULL;
+    int yes = 0;
+    if (corral_aot_cache_dir(dir, sizeof dir, NULL) == CORRAL_OK && (rd = realpath(dir, NULL)) &&
+        (rp = realpath(path, NULL))) {
+        size_t n = strlen(rd);
+        yes = strncmp(rp, rd, n) == 0 && rp[n] == '/' && !strchr(rp + n + 1, '/');
+    }
+    free(rd);
+    free(rp);
+    return yes;
+}
+
+/* A waPC module on the prebuilt artifact an actor names (opts.artifact):
+ * from the cache as it is, from anywhere else only signed by an allowed
+ * signer. *how says which. */
+static corral_status_t artifact_module(corral_host_t *h, const uint8_t *wasm, size_t len,
+                                       const char *artifact, corral_wapc_module_t **out,
+                                       const char **how, corral_err_t *err) {
+    corral_aot_trust_t t = {0};
+    t.require_signed = !in_aot_cache(artifact);
+    t.signers = (const char *const *)h->aot_signers;
+    t.nsigners = h->n_aot_signers;
+    *how = t.require_signed ? "signed by an allowed signer" : "in the host's cache";
+    corral_vm_module_t *vm = NULL;
+    corral_status_t st = corral_aot_vm_module_new_trusted(wasm, len, artifact, &t, &vm, err);
+    if (st != CORRAL_OK) return st;
+    return corral_wapc_module_new_vm(vm, out, err);
+}
+
 typedef struct aot_bg {
     corral_host_t *h;
     actor_core_t *core;
@@ -430,8 +465,8 @@ static void *aot_bg_main(void *arg) {
         pthread_mutex_lock(&b->h->ctl);
         if (atomic_load(&b->h->state) != 1 || atomic_load(&c->cur) != b->ver)
             st = corral_err_set(&err, CORRAL_ERR_STATE, "actor was stopped or updated meanwhile");
-        else
-            st = corral_wapc_pool_replace(c->pool, mod, &err);
+        else if ((st = corral_wapc_pool_replace(c->pool, mod, &err)) == CORRAL_OK)
+            atomic_store(&c->native, 1);
         pthread_mutex_unlock(&b->h->ctl);
     }
     if (st == CORRAL_OK)
@@ -491,18 +526,40 @@ static void aot_bg_start(corral_host_t *h, actor_core_t *c, actor_ver_t *ver, co
 #endif
 
 /* The waPC module for an actor on the chosen engine; *bg is set when AUTO
- * wants a background compile. Native-code failures fall back to the
- * interpreter with one log line. */
-static corral_status_t module_for_engine(corral_host_engine_t e, const uint8_t *wasm, size_t len,
+ * wants a background compile, *native when the module runs native code.
+ * Native-code failures fall back to the interpreter with one log line. */
+static corral_status_t module_for_engine(corral_host_t *h, corral_host_engine_t e,
+                                         const char *artifact, const uint8_t *wasm, size_t len,
                                          const char *key, corral_wapc_module_t **out, int *bg,
-                                         corral_err_t *err) {
+                                         int *native, corral_err_t *err) {
     *bg = 0;
+    *native = 0;
+    if (artifact && e == CORRAL_HOST_ENGINE_INTERP) {
+        corral_log(CORRAL_LOG_WARN, "host", "actor %s: artifact %s not used: the engine is interp", key,
+                   artifact);
+        artifact = NULL;
+    }
 #ifdef CORRAL_HOST_HAVE_AOT
+    if (artifact) {
+        corral_err_t why;
+        const char *how = "";
+        corral_err_clear(&why);
+        if (artifact_module(h, wasm, len, artifact, out, &how, &why) == CORRAL_OK) {
+            corral_log(CORRAL_LOG_INFO, "host", "actor %s: running on native code (artifact %s, %s)", key,
+                       artifact, how);
+            *native = 1;
+            return CORRAL_OK;
+        }
+        corral_log(CORRAL_LOG_WARN, "host", "actor %s: native code not used (%s): running on the interpreter",
+                   key, corral_err_msg(&why));
+        return corral_wapc_module_new(wasm, len, out, err);
+    }
     if (e == CORRAL_HOST_ENGINE_AOT || e == CORRAL_HOST_ENGINE_AUTO) {
         corral_err_t why;
         corral_err_clear(&why);
         if (aot_module(wasm, len, key, e == CORRAL_HOST_ENGINE_AOT, out, &why) == CORRAL_OK) {
             corral_log(CORRAL_LOG_INFO, "host", "actor %s: running on native code (cached artifact)", key);
+            *native = 1;
             return CORRAL_OK;
         }
         if (e == CORRAL_HOST_ENGINE_AUTO && why.status == CORRAL_ERR_NOT_FOUND)
@@ -512,6 +569,7 @@ static corral_status_t module_for_engine(corral_host_engine_t e, const uint8_t *
                        "interpreter", key, corral_err_msg(&why));
     }
 #else
+    (void)h;
     if (e == CORRAL_HOST_ENGINE_AOT || e == CORRAL_HOST_ENGINE_AUTO)
         corral_log(CORRAL_LOG_WARN, "host", "actor %s: this build has no AOT tier: running on the interpreter",
                    key);
@@ -536,9 +594,9 @@ corral_status_t corral_host_actor_start(corral_host_t *h, const uint8_t *wasm, s
     if ((st = verify(h, wasm, len, opts && opts->allow_unsigned, &claims, &is_unsigned, err)) !=
         CORRAL_OK)
         return st;
-    int want_bg = 0;
-    if ((st = module_for_engine(engine_of(h, opts), wasm, len, claims->sub, &mod, &want_bg, err)) !=
-        CORRAL_OK) {
+    int want_bg = 0, native = 0;
+    if ((st = module_for_engine(h, engine_of(h, opts), opts ? opts->artifact : NULL, wasm, len,
+                                claims->sub, &mod, &want_bg, &native, err)) != CORRAL_OK) {
         corral_err_wrap(err, "actor %s (%s) is not a usable waPC module", claims->sub,
                         claims->name ? claims->name : "");
         goto fail;
@@ -554,6 +612,7 @@ corral_status_t corral_host_actor_start(corral_host_t *h, const uint8_t *wasm, s
     host_strlcpy(core->key, claims->sub, sizeof core->key);
     core->host = h;
     core->limits = merge_limits(h, opts ? &opts->limits : NULL);
+    atomic_init(&core->native, native);
     pthread_mutex_init(&core->health_mu, NULL);
     atomic_init(&ver->refs, 1); /* the master list's */
     ver->core = core;
@@ -776,6 +835,7 @@ corral_status_t corral_host_actor_update(corral_host_t *h, const char *actor, co
         corral_err_wrap(err, "update of %s failed (the old version keeps running)", c->key);
         goto fail;
     }
+    atomic_store(&c->native, 0); /* an update runs on the interpreter */
     corral_wapc_module_free(mod);
     mod = NULL;
     atomic_init(&nv->refs, 1);

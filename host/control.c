@@ -185,6 +185,22 @@ static corral_status_t op_start_actor(corral_host_t *h, json_t *req, json_t **re
     o.limits.deadline_ms = dl;
     o.limits.fuel = fuel;
     o.limits.max_pages = (uint32_t)mp;
+    const char *engine, *artifact;
+    if ((st = arg_str(req, op, "engine", 0, &engine, err)) != CORRAL_OK ||
+        (st = arg_str(req, op, "artifact", 0, &artifact, err)) != CORRAL_OK)
+        return st;
+    if (engine) {
+        if (strcmp(engine, "interp") == 0) o.engine = CORRAL_HOST_ENGINE_INTERP;
+        else if (strcmp(engine, "aot") == 0) o.engine = CORRAL_HOST_ENGINE_AOT;
+        else if (strcmp(engine, "auto") == 0) o.engine = CORRAL_HOST_ENGINE_AUTO;
+        else
+            return corral_err_set(err, CORRAL_ERR_INVALID_ARG,
+                                  "%s: \"engine\" must be \"interp\", \"aot\" or \"auto\"", op);
+    }
+    if (artifact && artifact[0] != '/')
+        return corral_err_set(err, CORRAL_ERR_INVALID_ARG,
+                              "%s: \"artifact\" must be an absolute path: %s", op, artifact);
+    o.artifact = artifact;
     if ((st = arg_module(req, op, &mod, &path, err)) != CORRAL_OK) goto out;
     corral_host_actor_info_t info;
     if ((st = corral_host_actor_start(h, mod.data, mod.len, &o, &info, err)) != CORRAL_OK) {

@@ -122,6 +122,12 @@ typedef struct corral_host_config {
     int no_builtins;                /* do not start the built-in logging and
                                        numbergen providers at start-up */
     corral_host_engine_t engine;    /* default tier for actors (DEFAULT = INTERP) */
+    /* Public keys (operator O... or account A...) whose signed AOT artifacts
+     * an actor may name (corral_host_actor_opts_t.artifact) from outside the
+     * host's cache; NULL/0 = none. Checked by corral_host_new
+     * (CORRAL_ERR_KEY_* naming the entry). */
+    const char *const *aot_signers;
+    size_t n_aot_signers;
 } corral_host_config_t;
 
 /* ---- lifecycle -------------------------------------------------------------------- */
@@ -174,7 +180,14 @@ typedef struct corral_host_actor_opts {
     int allow_unsigned;          /* accept this module without a token even if
                                     the host's config does not */
     corral_host_limits_t limits; /* per-actor overrides */
-    corral_host_engine_t engine; /* DEFAULT = the host's */
+    corral_host_engine_t engine; /* DEFAULT = the host's, or AOT when artifact is set */
+    /* A prebuilt AOT artifact (path, read at start) to run this actor on.
+     * Used only when its recorded hash is this module's, its ABI is this
+     * host's, and it lies in the host's own cache directory or is signed by
+     * one of the config's aot_signers; otherwise the actor runs on the
+     * interpreter and the log says exactly why, once. Ignored (with a log
+     * line) when the engine is INTERP. NULL = the cache rules of engine. */
+    const char *artifact;
 } corral_host_actor_opts_t;
 
 /* What corral_host_actor_start reports. */

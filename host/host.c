@@ -347,6 +347,19 @@ corral_status_t corral_host_new(const corral_host_config_t *cfg, corral_host_t *
                                   i + 1, cfg->allowed_issuers[i] ? cfg->allowed_issuers[i] : "",
                                   corral_err_msg(&e));
     }
+    for (size_t i = 0; i < cfg->n_aot_signers; i++) {
+        corral_err_t e;
+        corral_nkey_t k;
+        corral_err_clear(&e);
+        if (!cfg->aot_signers[i] ||
+            corral_nkey_from_public(cfg->aot_signers[i], CORRAL_NKEY_ANY, &k, &e) != CORRAL_OK ||
+            (k.type != CORRAL_NKEY_OPERATOR && k.type != CORRAL_NKEY_ACCOUNT))
+            return corral_err_set(err, e.status ? e.status : CORRAL_ERR_KEY_TYPE,
+                                  "host config: AOT artifact signer #%zu '%s' is not an operator or "
+                                  "account key (O... or A..., 56 characters)%s%s",
+                                  i + 1, cfg->aot_signers[i] ? cfg->aot_signers[i] : "",
+                                  e.status ? ": " : "", e.status ? corral_err_msg(&e) : "");
+    }
     corral_host_t *h = corral_calloc(1, sizeof *h);
     if (!h) return corral_err_set(err, CORRAL_ERR_NOMEM, "host: out of memory");
     h->stop_pipe[0] = h->stop_pipe[1] = -1;
@@ -357,14 +370,16 @@ corral_status_t corral_host_new(const corral_host_config_t *cfg, corral_host_t *
     pthread_mutex_init(&h->h_mu, NULL);
     pthread_cond_init(&h->h_cv, NULL);
     pthread_mutex_init(&h->c_mu, NULL);
-    int ok1, ok2;
+    int ok1, ok2, ok3;
     h->data_dir = cfg->data_dir ? corral_strdup(cfg->data_dir) : default_data_dir();
     h->run_dir = cfg->run_dir ? corral_strdup(cfg->run_dir) : NULL;
     h->allowed_issuers = copy_strv(cfg->allowed_issuers, cfg->n_allowed_issuers, &ok1);
     h->n_allowed_issuers = h->allowed_issuers ? cfg->n_allowed_issuers : 0;
     h->revoked = copy_strv(cfg->revoked, cfg->n_revoked, &ok2);
     h->n_revoked = h->revoked ? cfg->n_revoked : 0;
-    if (!h->data_dir || (cfg->run_dir && !h->run_dir) || !ok1 || !ok2) {
+    h->aot_signers = copy_strv(cfg->aot_signers, cfg->n_aot_signers, &ok3);
+    h->n_aot_signers = h->aot_signers ? cfg->n_aot_signers : 0;
+    if (!h->data_dir || (cfg->run_dir && !h->run_dir) || !ok1 || !ok2 || !ok3) {
         corral_err_set(err, CORRAL_ERR_NOMEM, "host: out of memory");
         goto fail;
     }
@@ -531,6 +546,7 @@ void corral_host_free(corral_host_t *h) {
     corral_free(h->labels);
     free_strv(h->allowed_issuers, h->n_allowed_issuers);
     free_strv(h->revoked, h->n_revoked);
+    free_strv(h->aot_signers, h->n_aot_signers);
     if (h->stop_pipe[0] >= 0) close(h->stop_pipe[0]);
     if (h->stop_pipe[1] >= 0) close(h->stop_pipe[1]);
     pthread_mutex_destroy(&h->ctl);

@@ -81,6 +81,7 @@ typedef struct actor_core {
     host_actor_met_t met; /* per operation (metrics.c) */
     atomic_long inflight; /* calls running on this actor */
     atomic_int stopping;  /* set by stop: calls that have not begun are refused */
+    atomic_int native;    /* the pool runs AOT native code (inventory "engine") */
     /* the current version (one reference), read by dispatch under a snapshot
      * pin; replaced by update and cleared by stop, the old one released only
      * after the next publish */
@@ -196,6 +197,8 @@ struct corral_host {
     corral_host_engine_t engine; /* default tier for actors (actors.c) */
     char **allowed_issuers;
     size_t n_allowed_issuers;
+    char **aot_signers; /* allowed signers of AOT artifacts outside the cache (actors.c) */
+    size_t n_aot_signers;
     char **revoked;
     size_t n_revoked;
     int64_t clock_skew_s;

@@ -43,6 +43,7 @@ static json_t *actor_json(actor_ver_t *v) {
                           (json_int_t)atomic_load(&c->errors), "traps",
                           (json_int_t)atomic_load(&c->traps));
     if (!a) return NULL;
+    json_object_set_new(a, "engine", json_string(atomic_load(&c->native) ? "aot" : "interp"));
     pthread_mutex_lock(&c->health_mu);
     if (c->health_known)
         json_object_set_new(a, "health",

@@ -940,6 +940,14 @@ static void handle_cmd(corral_lattice_t *lat, natsMsg *msg, const char *op) {
                                    "module itself (module_b64 or module_ref)"));
         return;
     }
+    if (json_object_get(req, "artifact")) { /* a file on this host too; "engine" passes */
+        json_decref(req);
+        reply_json(lat, msg,
+                   json_pack("{s:b, s:s}", "accepted", 0, "error",
+                             "an AOT artifact path is not accepted over the lattice: use "
+                             "engine aot or auto (the host's own cache)"));
+        return;
+    }
     /* A module above the server's message limit comes by reference: the
      * client put it in the chunk bucket; fetch it and hand it on inline, so
      * the host verifies its claims exactly as for any other module. */
