@@ -46,6 +46,7 @@ int corral_cli_exit_for(corral_status_t st);
     X(up, "run a host in the foreground, applying a manifest")                                     \
     X(get, "show a running host's inventory")                                                      \
     X(top, "a live view of a running host's actors: calls/s, errors, latency")                    \
+    X(ui, "serve a web dashboard of a running host on a loopback port")                           \
     X(start, "start an actor or a provider on a running host")                                     \
     X(stop, "stop an actor, a provider or the host")                                               \
     X(update, "live-update a running actor to a new revision")                                     \
