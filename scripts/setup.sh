@@ -10,6 +10,7 @@ PKGS=(
   libnats-dev nats-server redis-server libmicrohttpd-dev libyaml-dev
   clang-14 lld-14 libclang-rt-14-dev libclang-rt-14-dev-wasm32 wasi-libc wabt
   valgrind curl wrk nodejs npm
+  chromium # tests/ui: the corral ui dashboard in headless Chromium (playwright-core, no chromedriver)
 )
 missing=()
 for p in "${PKGS[@]}"; do
