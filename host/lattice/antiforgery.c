@@ -3,12 +3,23 @@
  * JWT signed by a cluster key (C...) whose "wascap" claim carries
  * {target_url, origin_url, hash}, as wasmCloud's Claims<Invocation> does;
  * and the replay cache that refuses an invocation id seen within its token's
- * validity window. Token signing and signature checks are the claims
- * module's; this file binds the token to the envelope.
+ * validity window.
+ *
+ * Two paths. The fast path (every call: sign_into / verify_fast) builds
+ * and checks the token in stack buffers with one jansson parse on the
+ * receiving side and one randombytes call on the sending side; the cluster
+ * keys it checks against are decoded once (verify opts issuer_keys). It
+ * accepts only tokens shaped exactly as this file writes them and passing
+ * every check of docs/lattice.md; anything else (a foreign header, an
+ * unknown issuer, a field that fails) goes to the general path (the claims
+ * module's corral_claims_token_verify and the checks below it), which gives
+ * the precise error. So the fast path changes speed, never the verdict.
  */
 #include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lattice_int.h"
@@ -63,9 +74,8 @@ static corral_status_t urls_make(const corral_lattice_invocation_t *inv, const u
     return CORRAL_OK;
 }
 
-void corral_lattice_new_id(char out[37]) {
-    uint8_t b[16];
-    randombytes_buf(b, sizeof b);
+/* The UUID text of 16 random bytes. */
+static void id_from_bytes(uint8_t b[16], char out[37]) {
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
     static const char hex[] = "0123456789abcdef";
@@ -76,6 +86,302 @@ void corral_lattice_new_id(char out[37]) {
         out[o++] = hex[b[i] & 15];
     }
     out[o] = 0;
+}
+
+void corral_lattice_new_id(char out[37]) {
+    uint8_t b[16];
+    randombytes_buf(b, sizeof b);
+    id_from_bytes(b, out);
+}
+
+/* ---- fast path ---------------------------------------------------------------
+ * Bounded text in caller buffers: a field that does not fit makes the fast
+ * path give up (the general path then handles it). */
+
+#define URL_CAP 2048 /* an entity URL of fields within CORRAL_LATTICE_NAME_MAX fits */
+#define CLAIMS_CAP ((CORRAL_LATTICE_TOKEN_MAX / 4) * 3)
+/* base64url of CORRAL_CLAIMS_HEADER, the first segment of every token we write */
+#define HEADER_B64 "eyJ0eXAiOiJqd3QiLCJhbGciOiJFZDI1NTE5In0"
+
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    int over;
+} sbuf_t;
+
+static void sb_put(sbuf_t *b, const char *s, size_t n) {
+    if (b->over || n >= b->cap - b->n) {
+        b->over = 1;
+        return;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
+static void sb_str(sbuf_t *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+/* s as the inside of a JSON string (s is valid UTF-8). */
+static void sb_json(sbuf_t *b, const char *s) {
+    static const char hex[] = "0123456789abcdef";
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        sb_put(b, run, (size_t)(s - run));
+        run = s + 1;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            sb_put(b, e, 2);
+        } else {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            sb_put(b, e, 6);
+        }
+    }
+    sb_put(b, run, (size_t)(s - run));
+}
+
+static void sb_int(sbuf_t *b, int64_t v) {
+    char t[24];
+    int n = snprintf(t, sizeof t, "%lld", (long long)v);
+    sb_put(b, t, (size_t)n);
+}
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* Unpadded base64url of p[0..n). */
+static void sb_b64(sbuf_t *b, const uint8_t *p, size_t n) {
+    if (b->over || (n + 2) / 3 * 4 >= b->cap - b->n) {
+        b->over = 1;
+        return;
+    }
+    char *o = b->p + b->n;
+    size_t k = 0, i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = ((uint32_t)p[i] << 16) | ((uint32_t)p[i + 1] << 8) | p[i + 2];
+        o[k++] = b64url[v >> 18];
+        o[k++] = b64url[(v >> 12) & 63];
+        o[k++] = b64url[(v >> 6) & 63];
+        o[k++] = b64url[v & 63];
+    }
+    if (n - i) {
+        uint32_t v = (uint32_t)p[i] << 16 | (n - i == 2 ? (uint32_t)p[i + 1] << 8 : 0);
+        o[k++] = b64url[v >> 18];
+        o[k++] = b64url[(v >> 12) & 63];
+        if (n - i == 2) o[k++] = b64url[(v >> 6) & 63];
+    }
+    b->n += k;
+    b->p[b->n] = 0;
+}
+
+/* Strict unpadded base64url (unused trailing bits zero, as the claims
+ * module requires) into out[0..cap); the decoded length, or -1. */
+static long b64url_decode(const char *s, size_t n, uint8_t *out, size_t cap) {
+    static signed char val[256];
+    static atomic_int ready;
+    if (!atomic_load_explicit(&ready, memory_order_acquire)) {
+        signed char t[256];
+        memset(t, -1, sizeof t);
+        for (int i = 0; i < 64; i++) t[(unsigned char)b64url[i]] = (signed char)i;
+        memcpy(val, t, sizeof t); /* every thread writes the same bytes */
+        atomic_store_explicit(&ready, 1, memory_order_release);
+    }
+    if (n % 4 == 1 || n / 4 * 3 + 2 > cap) return -1;
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = val[(unsigned char)s[i]];
+        if (v < 0) return -1;
+        acc = ((acc << 6) | (uint32_t)v) & 0xFFF;
+        bits += 6;
+        if (bits >= 8) {
+            out[k++] = (uint8_t)(acc >> (bits - 8));
+            bits -= 8;
+        }
+    }
+    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return -1;
+    return (long)k;
+}
+
+/* The entity URL (as corral_lattice_entity_url writes it). */
+static void sb_url(sbuf_t *b, const corral_lattice_entity_t *e) {
+    sb_str(b, "wasmbus://");
+    if (!corral_lattice_entity_is_provider(e)) {
+        sb_str(b, e->public_key ? e->public_key : "");
+        return;
+    }
+    for (const char *p = e->contract_id; *p; p++) sb_put(b, *p == ':' ? "/" : p, 1);
+    sb_str(b, "/");
+    sb_str(b, e->link_name && e->link_name[0] ? e->link_name : "default");
+    sb_str(b, "/");
+    sb_str(b, e->public_key ? e->public_key : "");
+}
+
+typedef struct fast_urls {
+    char origin[URL_CAP], target[URL_CAP];
+    char hash[65];
+} fast_urls_t;
+
+/* 0 when both URLs fit (then hash is set), -1 otherwise. */
+static int fast_urls(const corral_lattice_invocation_t *inv, const uint8_t *body, size_t body_len,
+                     fast_urls_t *u) {
+    sbuf_t o = {u->origin, 0, URL_CAP, 0}, t = {u->target, 0, URL_CAP, 0};
+    sb_url(&o, &inv->origin);
+    sb_url(&t, &inv->target);
+    sb_str(&t, "/");
+    sb_str(&t, inv->operation);
+    if (o.over || t.over) return -1;
+    crypto_hash_sha256_state h;
+    uint8_t d[32];
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, (const uint8_t *)o.p, o.n);
+    crypto_hash_sha256_update(&h, (const uint8_t *)t.p, t.n);
+    crypto_hash_sha256_update(&h, (const uint8_t *)inv->operation, strlen(inv->operation));
+    if (body_len) crypto_hash_sha256_update(&h, body, body_len);
+    crypto_hash_sha256_final(&h, d);
+    static const char hex[] = "0123456789ABCDEF";
+    for (int i = 0; i < 32; i++) {
+        u->hash[2 * i] = hex[d[i] >> 4];
+        u->hash[2 * i + 1] = hex[d[i] & 15];
+    }
+    u->hash[64] = 0;
+    return 0;
+}
+
+static int utf8z(const char *s) { return !s || corral_utf8_valid((const uint8_t *)s, strlen(s)); }
+
+corral_status_t corral_lattice_sign_into(const corral_lattice_invocation_t *inv,
+                                         const uint8_t *body, size_t body_len,
+                                         const corral_nkey_t *cluster, const char *iss,
+                                         int64_t now, uint32_t ttl_s, char id[37], char *token,
+                                         size_t cap) {
+    if (!cluster || cluster->type != CORRAL_NKEY_CLUSTER || !cluster->has_seed || !inv->operation)
+        return CORRAL_ERR_INVALID_ARG;
+    const char *e[] = {inv->id, inv->operation, inv->origin.public_key, inv->origin.contract_id,
+                       inv->origin.link_name, inv->target.public_key, inv->target.contract_id,
+                       inv->target.link_name};
+    for (size_t i = 0; i < sizeof e / sizeof e[0]; i++)
+        if (!utf8z(e[i])) return CORRAL_ERR_INVALID_ARG; /* the general path says why */
+    /* one call to the random source for the id and the jti */
+    uint8_t rnd[64];
+    randombytes_buf(rnd, sizeof rnd);
+    if (!inv->id) id_from_bytes(rnd, id);
+    char jti[CORRAL_CLAIMS_JTI_LEN + 1];
+    static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    for (size_t i = 16, k = 0; k < CORRAL_CLAIMS_JTI_LEN;) {
+        if (i == sizeof rnd) {
+            randombytes_buf(rnd, sizeof rnd);
+            i = 0;
+        }
+        uint8_t r = rnd[i++];
+        if (r < 248) jti[k++] = b62[r % 62]; /* 248 = 4 * 62: no bias */
+    }
+    jti[CORRAL_CLAIMS_JTI_LEN] = 0;
+    fast_urls_t u;
+    if (fast_urls(inv, body, body_len, &u)) return CORRAL_ERR_TOO_LARGE;
+    char ibuf[CORRAL_NKEY_PUBLIC_LEN + 1];
+    if (!iss) {
+        corral_nkey_public_str(cluster, ibuf);
+        iss = ibuf;
+    }
+    if (!now) now = corral_unix_time();
+    if (!ttl_s) ttl_s = CORRAL_LATTICE_TOKEN_TTL_S;
+    char claims[CLAIMS_CAP];
+    sbuf_t c = {claims, 0, sizeof claims, 0};
+    sb_str(&c, "{\"jti\":\"");
+    sb_str(&c, jti);
+    sb_str(&c, "\",\"iat\":");
+    sb_int(&c, now);
+    sb_str(&c, ",\"iss\":\"");
+    sb_str(&c, iss);
+    sb_str(&c, "\",\"sub\":\"");
+    sb_json(&c, inv->id ? inv->id : id);
+    sb_str(&c, "\",\"exp\":");
+    sb_int(&c, now + ttl_s);
+    sb_str(&c, ",\"wascap\":{\"target_url\":\"");
+    sb_json(&c, u.target);
+    sb_str(&c, "\",\"origin_url\":\"");
+    sb_json(&c, u.origin);
+    sb_str(&c, "\",\"hash\":\"");
+    sb_str(&c, u.hash);
+    sb_str(&c, "\"}}");
+    if (c.over) return CORRAL_ERR_TOO_LARGE;
+    sbuf_t t = {token, 0, cap, 0};
+    sb_str(&t, HEADER_B64 ".");
+    sb_b64(&t, (const uint8_t *)claims, c.n);
+    if (t.over) return CORRAL_ERR_TOO_LARGE;
+    uint8_t sig[CORRAL_NKEY_SIG_LEN];
+    if (corral_nkey_sign(cluster, token, t.n, sig, NULL)) return CORRAL_ERR_KEY_SEED;
+    sb_str(&t, ".");
+    sb_b64(&t, sig, sizeof sig);
+    return t.over ? CORRAL_ERR_TOO_LARGE : CORRAL_OK;
+}
+
+/* Optional non-negative integer member (null = absent); -1 when mistyped. */
+static int json_time(json_t *o, const char *k, int64_t *v) {
+    json_t *x = json_object_get(o, k);
+    *v = 0;
+    if (!x || json_is_null(x)) return 0;
+    if (!json_is_integer(x) || json_integer_value(x) < 0) return -1;
+    *v = (int64_t)json_integer_value(x);
+    return 0;
+}
+
+/* 1 when inv's token passes every check but the replay cache (*exp is then
+ * its expiry); 0 when anything is off (the general path says what). */
+static int verify_fast(const corral_lattice_invocation_t *inv, const uint8_t *body,
+                       size_t body_len, const corral_lattice_verify_opts_t *opts,
+                       const corral_nkey_t *keys, int64_t *exp) {
+    const char *tok = inv->encoded_claims;
+    size_t len = strlen(tok), hl = sizeof HEADER_B64 - 1;
+    if (!inv->id || !inv->operation || len > CORRAL_LATTICE_TOKEN_MAX || len <= hl ||
+        memcmp(tok, HEADER_B64 ".", hl + 1) != 0)
+        return 0;
+    const char *cs = tok + hl + 1, *d2 = strchr(cs, '.');
+    if (!d2 || strchr(d2 + 1, '.')) return 0;
+    uint8_t claims[CLAIMS_CAP + 1], sig[CORRAL_NKEY_SIG_LEN + 2];
+    long cl = b64url_decode(cs, (size_t)(d2 - cs), claims, sizeof claims - 1);
+    if (cl < 0 || b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - tok), sig, sizeof sig) !=
+                      CORRAL_NKEY_SIG_LEN)
+        return 0;
+    int ok = 0;
+    json_t *c = json_loadb((const char *)claims, (size_t)cl, JSON_REJECT_DUPLICATES, NULL);
+    if (!c || !json_is_object(c)) goto out;
+    const char *iss = json_string_value(json_object_get(c, "iss"));
+    size_t i = 0;
+    while (iss && i < opts->n_issuers && (!opts->issuers[i] || strcmp(opts->issuers[i], iss)))
+        i++;
+    if (!iss || i == opts->n_issuers) goto out;
+    corral_nkey_t k;
+    const corral_nkey_t *key = keys ? &keys[i] : &k;
+    if (!keys && corral_nkey_from_public(iss, CORRAL_NKEY_CLUSTER, &k, NULL)) goto out;
+    if (key->type != CORRAL_NKEY_CLUSTER ||
+        corral_nkey_verify(key, tok, (size_t)(d2 - tok), sig, NULL) != CORRAL_OK)
+        goto out;
+    int64_t iat, nbf;
+    json_t *sub = json_object_get(c, "sub"), *jti = json_object_get(c, "jti");
+    if (json_time(c, "exp", exp) || json_time(c, "nbf", &nbf) || json_time(c, "iat", &iat) ||
+        (sub && !json_is_string(sub)) || (jti && !json_is_string(jti)))
+        goto out;
+    int64_t now = opts->now ? opts->now : corral_unix_time(), skew = opts->clock_skew_s;
+    if (skew < 0) skew = 0;
+    if (skew > 315360000) skew = 315360000;
+    if ((*exp && now - skew >= *exp) || (nbf && now + skew < nbf)) goto out;
+    if (!*exp || *exp - iat > CORRAL_LATTICE_TOKEN_MAX_TTL_S || *exp < iat) goto out;
+    if (!sub || strcmp(json_string_value(sub), inv->id) != 0) goto out;
+    json_t *w = json_object_get(c, "wascap");
+    const char *turl = json_string_value(json_object_get(w, "target_url"));
+    const char *ourl = json_string_value(json_object_get(w, "origin_url"));
+    const char *hash = json_string_value(json_object_get(w, "hash"));
+    fast_urls_t u;
+    if (!turl || !ourl || !hash || fast_urls(inv, body, body_len, &u) || strcmp(turl, u.target) ||
+        strcmp(ourl, u.origin) || (!opts->no_hash && strcmp(hash, u.hash)))
+        goto out;
+    ok = 1;
+out:
+    json_decref(c);
+    return ok;
 }
 
 corral_status_t corral_lattice_sign(corral_lattice_invocation_t *inv, const uint8_t *body,
@@ -90,6 +396,22 @@ corral_status_t corral_lattice_sign(corral_lattice_invocation_t *inv, const uint
     if (!body) {
         body = inv->msg;
         body_len = inv->msg_len;
+    }
+    {
+        char id[37], tok[CORRAL_LATTICE_TOKEN_MAX + 1];
+        if (corral_lattice_sign_into(inv, body, body_len, cluster, NULL, now, ttl_s, id, tok,
+                                     sizeof tok) == CORRAL_OK) {
+            char *nid = inv->id ? NULL : corral_strdup(id), *ntok = corral_strdup(tok);
+            if ((!inv->id && !nid) || !ntok) {
+                corral_free(nid);
+                corral_free(ntok);
+                return corral_err_set(err, CORRAL_ERR_NOMEM, "invocation: out of memory");
+            }
+            if (nid) inv->id = nid;
+            corral_free(inv->encoded_claims);
+            inv->encoded_claims = ntok;
+            return CORRAL_OK;
+        }
     }
     if (!inv->id) {
         char id[37];
@@ -125,6 +447,13 @@ fail:
 corral_status_t corral_lattice_verify(const corral_lattice_invocation_t *inv, const uint8_t *body,
                                       size_t body_len, const corral_lattice_verify_opts_t *opts,
                                       corral_err_t *err) {
+    return corral_lattice_verify_keys(inv, body, body_len, opts, NULL, err);
+}
+
+corral_status_t corral_lattice_verify_keys(const corral_lattice_invocation_t *inv,
+                                           const uint8_t *body, size_t body_len,
+                                           const corral_lattice_verify_opts_t *opts,
+                                           const corral_nkey_t *keys, corral_err_t *err) {
     corral_status_t st;
     corral_claims_token_t *tok = NULL;
     json_t *root = NULL;
@@ -140,6 +469,12 @@ corral_status_t corral_lattice_verify(const corral_lattice_invocation_t *inv, co
     if (!opts || opts->n_issuers == 0)
         return corral_err_set(err, CORRAL_ERR_FORGED,
                               "no cluster issuers are configured: every invocation is refused");
+    int64_t fexp;
+    if (verify_fast(inv, body, body_len, opts, keys, &fexp)) {
+        if (opts->no_hash || !opts->replay) return CORRAL_OK;
+        return corral_lattice_replay_check(opts->replay, inv->id, fexp + opts->clock_skew_s,
+                                           opts->now, err);
+    }
     corral_claims_token_opts_t to = {0};
     to.issuer_type = CORRAL_NKEY_CLUSTER;
     to.now = opts->now;

@@ -41,6 +41,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nats/nats.h>
+
 #include "corral_base.h"
 #include "corral_claims.h"
 #include "corral_host.h"
@@ -226,6 +228,15 @@ typedef struct corral_lattice_config {
     size_t max_chunked;        /* largest body accepted in chunks; 0 = 64 MiB */
     uint32_t rpc_threads;      /* workers for incoming invocations; 0 = 4 */
     int no_kv;                 /* do not use JetStream (links only by control) */
+    int insecure_unsigned;     /* INSECURE, off by default, reachable only from the
+                                  API (no CLI flag): send invocations without an
+                                  anti-forgery token and accept them without
+                                  checking one (no signature, issuer, expiry,
+                                  hash, URL or replay check). Any client of the
+                                  NATS server can then invoke this host's actors.
+                                  Logged as a warning at corral_lattice_new. Hosts
+                                  that keep the default refuse this member's
+                                  calls. For measuring what signing costs. */
     corral_lattice_provider_call_fn provider_call; /* may be NULL */
     void *provider_call_user;
 } corral_lattice_config_t;
@@ -253,6 +264,12 @@ void corral_lattice_stop(corral_lattice_t *lat);
 
 /* Stops (if needed) and frees. NULL is a no-op. */
 void corral_lattice_free(corral_lattice_t *lat);
+
+/* This member's NATS connection (NULL before corral_lattice_start and after
+ * stop), with the options every rpc uses (natsOptions_SetSendAsap, ...):
+ * for benchmarks that measure bare NATS on the very same connections, and
+ * embedders sharing it. Borrowed: do not close or destroy it. */
+natsConnection *corral_lattice_connection(const corral_lattice_t *lat);
 
 /* The cluster public key this member signs with (C...). */
 const char *corral_lattice_cluster_key(const corral_lattice_t *lat);

@@ -25,12 +25,24 @@
 #define CORRAL_LATTICE_QUEUE_MAX 4096 /* incoming invocations waiting for a worker */
 #define REQUEUED_HDR "Corral-Requeued-By" /* a request handed back once by a host whose actor stopped */
 
+/* Per rpc subscription, the closure of its handler: whether invocations may
+ * be answered on cnats' delivery thread of the subscription itself (see
+ * on_rpc). Lives until corral_lattice_free, as cnats may run the handler
+ * until the connection is gone. */
+typedef struct rpc_ctx {
+    struct corral_lattice *lat;
+    atomic_uint_fast64_t cost_ns; /* moving average of handling one invocation */
+    atomic_int nested;            /* its callee called out through the lattice */
+    struct rpc_ctx *next;
+} rpc_ctx_t;
+
 /* A subscription of an rpc subject for a local actor or provider. */
 typedef struct rpc_sub {
     char key[CORRAL_HOST_KEY_LEN];
     char *contract_id; /* NULL for an actor */
     char *link_name;
     natsSubscription *sub;
+    rpc_ctx_t *ctx;
     int seen;        /* mark for sync */
     int manual;      /* added by corral_lattice_provider_add: not in the inventory */
     int claims_put;  /* its claims are in the bucket (actors) */
@@ -57,6 +69,8 @@ typedef struct alias_entry {
 
 typedef struct work_item {
     natsMsg *msg;
+    rpc_ctx_t *ctx;
+    int verified; /* handed over after its token was checked (see handle_rpc) */
     struct work_item *next;
 } work_item_t;
 
@@ -68,12 +82,14 @@ struct corral_lattice {
     corral_nkey_t user;  /* NATS user nkey (has_seed 0 when none) */
     char user_pub[CORRAL_NKEY_PUBLIC_LEN + 1];
     char **issuers;
+    corral_nkey_t *issuer_keys; /* issuers decoded once, same order */
     size_t nissuers;
     char **label_k, **label_v;
     size_t nlabels;
     uint32_t timeout_ms, heartbeat_ms, nthreads;
     size_t max_chunked;
     int no_kv;
+    int unsigned_; /* insecure_unsigned: no token sent, none checked */
     corral_lattice_provider_call_fn provider_call;
     void *provider_call_user;
 
@@ -86,7 +102,8 @@ struct corral_lattice {
     int64_t max_payload;
     uint64_t started_ns;
 
-    pthread_mutex_t mu; /* subs, dir, links, aliases */
+    pthread_mutex_t mu; /* subs, dir, links, aliases, ctxs */
+    rpc_ctx_t *ctxs;
     rpc_sub_t *subs;
     size_t nsubs;
     dir_entry_t *dir;
@@ -123,6 +140,18 @@ static const char *ev_prefix = "com.wasmcloud.lattice.";
 /* Set while this thread applies a link from the bucket, so the host's
  * link_changed hook does not write it back (a loop). */
 static _Thread_local int applying_kv;
+
+/* The subscription whose invocation this thread is answering inline (on
+ * cnats' delivery thread), if any: a lattice call made meanwhile marks it
+ * `nested` (see on_rpc). */
+static _Thread_local rpc_ctx_t *inline_ctx;
+
+/* Invocations are answered inline when handling one takes less than this
+ * on average (a moving average over the last few). */
+#define INLINE_MAX_NS 1000000u
+/* and only bodies up to this size travel inline (larger ones are copied
+ * and hashed at length: better spread over the workers) */
+#define INLINE_MAX_BYTES (64u << 10)
 
 /* ---- small helpers ----------------------------------------------------------- */
 
@@ -329,6 +358,13 @@ corral_status_t corral_lattice_new(corral_host_t *host, const corral_lattice_con
     lat->max_chunked = cfg->max_chunked ? cfg->max_chunked : CORRAL_LATTICE_DEFAULT_MAX_CHUNKED;
     lat->nthreads = cfg->rpc_threads ? cfg->rpc_threads : 4;
     lat->no_kv = cfg->no_kv;
+    lat->unsigned_ = cfg->insecure_unsigned != 0;
+    if (lat->unsigned_)
+        corral_log(CORRAL_LOG_WARN, "lattice",
+                   "lattice %s: INSECURE: anti-forgery is OFF on this member (insecure_unsigned): "
+                   "its invocations carry no token and it runs invocations without checking one, "
+                   "so any client of the NATS server can invoke its actors",
+                   name);
     lat->provider_call = cfg->provider_call;
     lat->provider_call_user = cfg->provider_call_user;
     if (!lat->name || !lat->url || (cfg->creds_file && !lat->creds))
@@ -355,11 +391,15 @@ corral_status_t corral_lattice_new(corral_host_t *host, const corral_lattice_con
                    "must list it as a cluster issuer to accept this host's calls",
                    lat->cluster_pub, lat->name);
     lat->issuers = corral_calloc(cfg->n_cluster_issuers + 1, sizeof(char *));
-    if (!lat->issuers) goto nomem;
-    if (!(lat->issuers[lat->nissuers++] = corral_strdup(lat->cluster_pub))) goto nomem;
+    lat->issuer_keys = corral_calloc(cfg->n_cluster_issuers + 1, sizeof *lat->issuer_keys);
+    if (!lat->issuers || !lat->issuer_keys) goto nomem;
+    if (!(lat->issuers[lat->nissuers] = corral_strdup(lat->cluster_pub))) goto nomem;
+    if ((st = corral_nkey_from_public(lat->cluster_pub, CORRAL_NKEY_CLUSTER,
+                                      &lat->issuer_keys[lat->nissuers++], err)))
+        goto fail;
     for (size_t i = 0; i < cfg->n_cluster_issuers; i++) {
-        if ((st = corral_nkey_from_public(cfg->cluster_issuers[i], CORRAL_NKEY_CLUSTER, NULL,
-                                          err))) {
+        if ((st = corral_nkey_from_public(cfg->cluster_issuers[i], CORRAL_NKEY_CLUSTER,
+                                          &lat->issuer_keys[lat->nissuers], err))) {
             corral_err_wrap(err, "cluster issuer %zu", i + 1);
             goto fail;
         }
@@ -387,6 +427,7 @@ fail:
 }
 
 const char *corral_lattice_cluster_key(const corral_lattice_t *lat) { return lat->cluster_pub; }
+natsConnection *corral_lattice_connection(const corral_lattice_t *lat) { return lat->nc; }
 const char *corral_lattice_name(const corral_lattice_t *lat) { return lat->name; }
 
 void corral_lattice_stats(const corral_lattice_t *lat, corral_lattice_stats_t *out) {
@@ -406,6 +447,12 @@ void corral_lattice_free(corral_lattice_t *lat) {
     corral_nkey_wipe(&lat->user);
     for (size_t i = 0; i < lat->nissuers; i++) corral_free(lat->issuers[i]);
     corral_free(lat->issuers);
+    corral_free(lat->issuer_keys);
+    while (lat->ctxs) {
+        rpc_ctx_t *c = lat->ctxs;
+        lat->ctxs = c->next;
+        corral_free(c);
+    }
     for (size_t i = 0; i < lat->nlabels; i++) {
         corral_free(lat->label_k[i]);
         corral_free(lat->label_v[i]);
@@ -582,19 +629,33 @@ static int requeue(corral_lattice_t *lat, natsMsg *msg, const char *key) {
     return 1;
 }
 
-static void handle_rpc(corral_lattice_t *lat, natsMsg *msg) {
+/* Answers one invocation. inline_: on cnats' delivery thread of the
+ * subscription (on_rpc): a chunked body (slow to fetch) and an actor found
+ * gone (requeue drains this very subscription, which would then wait for
+ * itself) are left to a worker instead: returns 1 with *checked set when the
+ * token was already verified (its id is in the replay cache now, so the
+ * worker must not check it again: pass checked = 1). Otherwise answers and
+ * returns 0; msg stays the caller's. */
+static int handle_rpc(corral_lattice_t *lat, natsMsg *msg, int inline_, int checked,
+                      int *checked_out) {
     corral_lattice_invocation_t inv;
     corral_err_t err;
     corral_buf_t body = CORRAL_BUF_INIT, resp = CORRAL_BUF_INIT;
     const uint8_t *bp;
     size_t bl;
+    int deferred = 0;
     corral_err_clear(&err);
     if (corral_lattice_invocation_decode((const uint8_t *)natsMsg_GetData(msg),
                                          (size_t)natsMsg_GetDataLength(msg), &inv, &err)) {
         atomic_fetch_add(&lat->refused, 1);
         invocation_failed(lat, NULL, err.msg);
         reply_response(lat, msg, NULL, NULL, 0, err.msg);
-        return;
+        return 0;
+    }
+    if (inline_ && inv.msg_len == 0 && inv.content_length > 0) {
+        *checked_out = 0;
+        deferred = 1;
+        goto done;
     }
     corral_lattice_verify_opts_t vo = {(const char *const *)lat->issuers, lat->nissuers, 0, 0,
                                        lat->replay, 0};
@@ -604,7 +665,9 @@ static void handle_rpc(corral_lattice_t *lat, natsMsg *msg) {
         corral_lattice_verify_opts_t pre = vo;
         pre.replay = NULL;
         pre.no_hash = 1;
-        if (corral_lattice_verify(&inv, NULL, 0, &pre, &err)) goto refuse;
+        if (!lat->unsigned_ && !checked &&
+            corral_lattice_verify_keys(&inv, NULL, 0, &pre, lat->issuer_keys, &err))
+            goto refuse;
         if (chunks_get(lat, inv.id, inv.content_length, &body, &err)) goto refuse;
         bp = body.data;
         bl = body.len;
@@ -612,7 +675,9 @@ static void handle_rpc(corral_lattice_t *lat, natsMsg *msg) {
         bp = inv.msg;
         bl = inv.msg_len;
     }
-    if (corral_lattice_verify(&inv, bp, bl, &vo, &err)) goto refuse;
+    if (!lat->unsigned_ && !checked &&
+        corral_lattice_verify_keys(&inv, bp, bl, &vo, lat->issuer_keys, &err))
+        goto refuse;
     atomic_fetch_add(&lat->calls_in, 1);
     corral_status_t st;
     if (corral_lattice_entity_is_provider(&inv.target)) {
@@ -629,6 +694,12 @@ static void handle_rpc(corral_lattice_t *lat, natsMsg *msg) {
                                     inv.origin.public_key, inv.operation, bp, bl, &resp, &err);
     } else {
         st = corral_host_call(lat->host, inv.target.public_key, inv.operation, bp, bl, &resp, &err);
+        if (st == CORRAL_ERR_NO_ACTOR && inline_) {
+            atomic_fetch_sub(&lat->calls_in, 1); /* counted again by the worker */
+            *checked_out = 1;
+            deferred = 1;
+            goto done;
+        }
         if (st == CORRAL_ERR_NO_ACTOR && requeue(lat, msg, inv.target.public_key)) {
             atomic_fetch_sub(&lat->calls_in, 1); /* another host serves it */
             goto done;
@@ -645,6 +716,15 @@ done:
     corral_buf_free(&body);
     corral_buf_free(&resp);
     corral_lattice_invocation_deinit(&inv);
+    return deferred;
+}
+
+/* Folds one handling time into the subscription's moving average (weight
+ * 1/4: a slow callee stops inline answering after one or two calls, and a
+ * callee that became fast again gets it back after a few). */
+static void cost_add(rpc_ctx_t *ctx, uint64_t ns) {
+    uint64_t old = atomic_load(&ctx->cost_ns);
+    atomic_store(&ctx->cost_ns, old - old / 4 + ns / 4);
 }
 
 static void *worker_main(void *arg) {
@@ -661,23 +741,32 @@ static void *worker_main(void *arg) {
         if (!lat->qhead) lat->qtail = NULL;
         lat->qlen--;
         pthread_mutex_unlock(&lat->qmu);
-        handle_rpc(lat, w->msg);
+        uint64_t t0 = corral_now_ns();
+        handle_rpc(lat, w->msg, 0, w->verified, NULL);
+        cost_add(w->ctx, corral_now_ns() - t0);
         natsMsg_Destroy(w->msg);
         corral_free(w);
     }
 }
 
-static void on_rpc(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
-    corral_lattice_t *lat = closure;
+/* Hands msg to the workers (taking it). */
+static void enqueue(corral_lattice_t *lat, rpc_ctx_t *ctx, natsMsg *msg, int verified) {
     work_item_t *w = corral_malloc(sizeof *w);
-    if (!w || atomic_load(&lat->stopping)) {
-        corral_free(w);
+    if (!w) {
         natsMsg_Destroy(msg);
         return;
     }
     w->msg = msg;
+    w->ctx = ctx;
+    w->verified = verified;
     w->next = NULL;
     pthread_mutex_lock(&lat->qmu);
+    if (atomic_load(&lat->stopping)) { /* the workers may be gone */
+        pthread_mutex_unlock(&lat->qmu);
+        corral_free(w);
+        natsMsg_Destroy(msg);
+        return;
+    }
     if (lat->qlen >= CORRAL_LATTICE_QUEUE_MAX) { /* answer at once rather than pile up */
         pthread_mutex_unlock(&lat->qmu);
         corral_free(w);
@@ -692,6 +781,42 @@ static void on_rpc(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
     lat->qtail = w;
     pthread_cond_signal(&lat->qcv);
     pthread_mutex_unlock(&lat->qmu);
+}
+
+/* An invocation arrived. Handing it to a worker costs a thread wake-up,
+ * which on a busy machine is a good part of a remote call's round trip; so
+ * when the callee is cheap (its moving average below INLINE_MAX_NS), nothing
+ * else waits in this subscription and the body is small, it is answered
+ * right here on cnats' delivery thread. Otherwise (and whenever calls pile
+ * up: those go to the workers, which run them in parallel) the workers take
+ * it. A callee that calls out through the lattice while answered inline is
+ * never answered inline again (`nested`): a call coming back to this same
+ * subscription would have to wait for the thread that waits for it. */
+static void on_rpc(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
+    rpc_ctx_t *ctx = closure;
+    corral_lattice_t *lat = ctx->lat;
+    int pending = 1;
+    if (atomic_load(&lat->stopping)) {
+        natsMsg_Destroy(msg);
+        return;
+    }
+    if (!atomic_load(&ctx->nested) && atomic_load(&ctx->cost_ns) < INLINE_MAX_NS &&
+        natsMsg_GetDataLength(msg) <= (int)INLINE_MAX_BYTES &&
+        natsSubscription_GetPending(sub, &pending, NULL) == NATS_OK && pending == 0) {
+        int checked = 0;
+        uint64_t t0 = corral_now_ns();
+        inline_ctx = ctx;
+        int deferred = handle_rpc(lat, msg, 1, 0, &checked);
+        inline_ctx = NULL;
+        cost_add(ctx, corral_now_ns() - t0);
+        if (!deferred) {
+            natsMsg_Destroy(msg);
+            return;
+        }
+        enqueue(lat, ctx, msg, checked);
+        return;
+    }
+    enqueue(lat, ctx, msg, 0);
 }
 
 /* ---- rpc subscriptions and sync ---------------------------------------------------- */
@@ -724,12 +849,23 @@ static corral_status_t sub_add(corral_lattice_t *lat, const char *key, const cha
     s->rev = -1;
     s->contract_id = xstrdup0(contract);
     s->link_name = xstrdup0(link);
-    natsStatus ns = natsConnection_QueueSubscribe(&s->sub, lat->nc, subj, key, on_rpc, lat);
+    s->ctx = corral_calloc(1, sizeof *s->ctx);
+    if (!s->ctx || (contract && !s->contract_id) || (link && !s->link_name)) {
+        corral_free(s->ctx);
+        corral_free(s->contract_id);
+        corral_free(s->link_name);
+        return corral_err_set(err, CORRAL_ERR_NOMEM, "lattice: out of memory");
+    }
+    s->ctx->lat = lat;
+    natsStatus ns = natsConnection_QueueSubscribe(&s->sub, lat->nc, subj, key, on_rpc, s->ctx);
     if (ns != NATS_OK) {
+        corral_free(s->ctx);
         corral_free(s->contract_id);
         corral_free(s->link_name);
         return nats_err(err, ns, "subscribing an rpc subject");
     }
+    s->ctx->next = lat->ctxs; /* freed with the lattice: cnats may still call on_rpc with it */
+    lat->ctxs = s->ctx;
     natsSubscription_SetPendingLimits(s->sub, 65536, 256 << 20);
     track_sub(lat, s->sub);
     s->seen = 1;
@@ -1613,6 +1749,7 @@ void corral_lattice_stop(corral_lattice_t *lat) {
     lat->nworkers = 0;
     corral_free(lat->workers);
     lat->workers = NULL;
+    pthread_mutex_lock(&lat->qmu);
     while (lat->qhead) { /* drained by workers; anything left never started */
         work_item_t *w = lat->qhead;
         lat->qhead = w->next;
@@ -1620,6 +1757,8 @@ void corral_lattice_stop(corral_lattice_t *lat) {
         corral_free(w);
     }
     lat->qtail = NULL;
+    lat->qlen = 0;
+    pthread_mutex_unlock(&lat->qmu);
     kvStore_Destroy(lat->kv);
     kvStore_Destroy(lat->chunks);
     lat->kv = lat->chunks = NULL;
@@ -1662,6 +1801,7 @@ corral_status_t corral_lattice_call(corral_lattice_t *lat, const corral_lattice_
                                     const uint8_t *payload, size_t len, uint32_t timeout_ms,
                                     corral_buf_t *resp, corral_err_t *err) {
     corral_status_t st;
+    if (inline_ctx) atomic_store(&inline_ctx->nested, 1); /* see on_rpc */
     atomic_fetch_add(&lat->calls_inflight, 1);
     if (!lat->nc || atomic_load(&lat->stopping)) {
         atomic_fetch_sub(&lat->calls_inflight, 1);
@@ -1682,6 +1822,7 @@ static corral_status_t call_inner(corral_lattice_t *lat, const corral_lattice_en
     natsMsg *reply = NULL;
     corral_lattice_response_t r;
     char pkey[CORRAL_HOST_KEY_LEN] = "";
+    int owned = 0; /* inv.id / inv.encoded_claims were allocated */
     memset(&inv, 0, sizeof inv);
     memset(&r, 0, sizeof r);
     if (!target || !operation || !*operation)
@@ -1745,7 +1886,22 @@ static corral_status_t call_inner(corral_lattice_t *lat, const corral_lattice_en
     /* W3C trace context of the call making this one (borrowed, like the rest) */
     char tp[CORRAL_HOST_TRACEPARENT_LEN + 1];
     if (corral_host_traceparent(tp)) inv.traceparent = tp;
-    if ((st = corral_lattice_sign(&inv, payload, len, &lat->cluster, 0, 0, err))) goto out;
+    /* id and token live on this stack frame unless the general signing
+     * path (fields too long for it, or not UTF-8) had to allocate them */
+    char id[37], token[CORRAL_LATTICE_TOKEN_MAX + 1];
+    if (lat->unsigned_) {
+        corral_lattice_new_id(id);
+        inv.id = id;
+        inv.encoded_claims = NULL; /* travels as "" */
+    } else if (corral_lattice_sign_into(&inv, payload, len, &lat->cluster, lat->cluster_pub, 0, 0,
+                                        id, token, sizeof token) == CORRAL_OK) {
+        inv.id = id;
+        inv.encoded_claims = token;
+    } else if ((st = corral_lattice_sign(&inv, payload, len, &lat->cluster, 0, 0, err))) {
+        goto out;
+    } else {
+        owned = 1;
+    }
     if (needs_chunks(lat, len)) {
         if ((st = chunks_put(lat, inv.id, payload, len, err))) goto out;
     } else {
@@ -1805,8 +1961,10 @@ out:
     natsMsg_Destroy(reply);
     corral_lattice_response_deinit(&r);
     corral_buf_free(&wire);
-    corral_free(inv.id);
-    corral_free(inv.encoded_claims);
+    if (owned) {
+        corral_free(inv.id);
+        corral_free(inv.encoded_claims);
+    }
     return st;
 }
 
