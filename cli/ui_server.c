@@ -792,7 +792,10 @@ corral_status_t corral_ui_start(corral_ui_t *ui, corral_err_t *err) {
     struct sockaddr_in s4;
     struct sockaddr_in6 s6;
     const struct sockaddr *sa;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    /* A thread per connection (at most 32): a long update_actor (an AOT
+     * compile, a slow host) must not stall the other tab's polling. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
     if (ui->ipv6) {
         memset(&s6, 0, sizeof s6);
         s6.sin6_family = AF_INET6;

@@ -52,4 +52,8 @@ out=$(UI_URL=$UI_URL CORRAL=$CORRAL RUN=$RUN CHROMIUM=$CHROMIUM PORT=$PORT PORT2
 printf '%s\n' "$out"
 FAILS=$((FAILS + $(printf '%s\n' "$out" | grep -c '^FAIL:' || true)))
 [ "$rc" = 0 ] || [ "$FAILS" != 0 ] || fail "driver.js exited $rc"
+kill -TERM "$UI_PID"
+rc=0; wait "$UI_PID" || rc=$?
+check "corral ui: SIGTERM exits 0 (clean under ASan too)" "$rc" 0
+UI_PID=
 it_done
