@@ -80,7 +80,9 @@ typedef struct corral_host_kv {
  * the actor's pool onto native code between calls, caching the artifact.
  * Whenever the native path fails (no compiler, an unsupported module, a
  * stale or foreign artifact) the actor runs on the interpreter and the log
- * says why, once. DEFAULT: the host's setting (for the host: INTERP). */
+ * says why, once. DEFAULT: the host's setting (for the host: INTERP). An
+ * actor may also name a prebuilt artifact (corral_host_actor_opts_t), from
+ * the cache or signed by an allowed signer (docs/engine.md, "AOT tier"). */
 typedef enum corral_host_engine {
     CORRAL_HOST_ENGINE_DEFAULT = 0,
     CORRAL_HOST_ENGINE_INTERP,
@@ -496,7 +498,8 @@ corral_status_t corral_host_provider_call(corral_host_t *host, const char *provi
 /* The inventory as one JSON object, exactly the `inventory` result of
  * docs/control.md (host_key, labels, uptime_s, actors with counters,
  * providers, links), plus "health" {healthy, message} on actors checked at
- * least once and "builtin" on providers. A link's "provider" is the service
+ * least once, "engine" ("aot" or "interp": the tier the actor's instances
+ * run on now) on actors and "builtin" on providers. A link's "provider" is the service
  * key of the provider it is applied to, or null while it is only kept.
  * *json_out is NUL-terminated, free with corral_free. Thread-safe (a control
  * function). CORRAL_ERR_NOMEM. */

@@ -11,6 +11,7 @@ set -eu
 corral=$1
 wasm=$2
 echo_wasm=${3:-}
+[ -z "$echo_wasm" ] || echo_wasm=$(realpath "$echo_wasm")
 t=$(mktemp -d)
 host_pid=
 cleanup() {
@@ -22,14 +23,14 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 "$corral" compile "$wasm" -o "$t/a.caot" > "$t/out" || fail "compile exited $?"
 grep -q "module-sha256 [0-9A-F]\{64\}" "$t/out" || fail "no hash in output"
-grep -q "abi 1" "$t/out" || fail "no abi in output"
+grep -q "abi [1-9]" "$t/out" || fail "no abi in output"
 head -c 13 "$t/a.caot" | grep -q "CORRAL-AOT 1" || fail "no artifact header"
 [ "$(stat -c %a "$t/a.caot")" = 600 ] || fail "artifact mode is not 0600"
 "$corral" compile --info "$t/a.caot" > "$t/info" || fail "--info exited $?"
 grep -q "^compiler " "$t/info" && grep -q "^target .*-march=native" "$t/info" || fail "--info output"
 
 CORRAL_AOT_CACHE="$t/cache" "$corral" compile "$wasm" > "$t/out2" || fail "compile to cache exited $?"
-ls "$t/cache"/*-abi1.caot > /dev/null || fail "nothing in the cache"
+ls "$t/cache"/*-abi[1-9]*.caot > /dev/null || fail "nothing in the cache"
 [ "$(stat -c %a "$t/cache")" = 700 ] || fail "cache is not 0700"
 
 rc=0; CC=/nonexistent/cc "$corral" compile "$wasm" -o "$t/b.caot" 2> "$t/err" || rc=$?
@@ -125,5 +126,30 @@ if [ -n "$echo_wasm" ]; then
     "$corral" stop host --run-dir "$run" > /dev/null || fail "stop host"
     wait "$host_pid" || fail "host exited $?"
     host_pid=
+
+    # the same through a manifest: aot_signers and an actor's artifact (relative path)
+    printf 'aot_signers:\n  - %s\nactors:\n  - path: %s\n    artifact: echo.caot\n' "$pub" "$echo_wasm" > "$t/m.yaml"
+    CORRAL_AOT_CACHE="$t/hostcache" "$corral" up "$t/m.yaml" --run-dir "$run" --data-dir "$t/data" \
+        --allow-unsigned > "$t/up2.log" 2>&1 &
+    host_pid=$!
+    i=0
+    until "$corral" get inventory --json --run-dir "$run" > "$t/inv" 2> /dev/null && grep -q '"engine"' "$t/inv"; do
+        i=$((i + 1)); [ $i -lt 100 ] || fail "manifest host did not start: $(cat "$t/up2.log")"
+        sleep 0.1
+    done
+    grep -q '"engine": *"aot"' "$t/inv" || fail "manifest artifact: $(grep engine "$t/inv")"
+    grep -q "running on native code (artifact $t/echo.caot, signed by an allowed signer)" "$t/up2.log" ||
+        fail "manifest artifact log: $(grep native "$t/up2.log")"
+    "$corral" stop host --run-dir "$run" > /dev/null || fail "stop manifest host"
+    wait "$host_pid" || fail "manifest host exited $?"
+    host_pid=
+    printf 'aot_signers:\n  - %s\n' OSHORT > "$t/bad.yaml"
+    rc=0; "$corral" up "$t/bad.yaml" --run-dir "$run" > /dev/null 2> "$t/err" || rc=$?
+    [ $rc = 3 ] && grep -q "bad.yaml:2: aot_signers\[0\]: 'OSHORT' is not a public key" "$t/err" ||
+        fail "bad aot_signers: exit $rc: $(cat "$t/err")"
+    mpub=$("$corral" keys gen module --json | sed -n 's/.*"public_key": *"\([A-Z0-9]*\)".*/\1/p')
+    rc=0; "$corral" up --aot-signer "$mpub" --run-dir "$run" > /dev/null 2> "$t/err" || rc=$?
+    [ $rc != 0 ] && grep -q "AOT artifact signer #1 '$mpub' is not an operator or account key" "$t/err" ||
+        fail "module key as --aot-signer: exit $rc: $(cat "$t/err")"
 fi
 echo "ok"
