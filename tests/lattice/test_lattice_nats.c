@@ -32,6 +32,7 @@
 #define ECHO_WASM CORRAL_GUEST_DIR "/echo.wasm"
 
 static int g_lattice_n;
+static int g_insecure_unsigned; /* members started meanwhile use insecure_unsigned */
 static corral_nkey_t g_cluster;
 static char g_seed[CORRAL_NKEY_SEED_LEN + 1];
 
@@ -72,6 +73,7 @@ static int member_start_at(member_t *m, const char *lattice, const char *url, co
     lc.labels = labels;
     lc.nlabels = 1;
     lc.call_timeout_ms = 3000;
+    lc.insecure_unsigned = g_insecure_unsigned;
     lc.provider_call = pc;
     lc.provider_call_user = pcu;
     if (corral_lattice_new(m->host, &lc, &m->lat, &err) || corral_lattice_start(m->lat, &err)) {
@@ -154,6 +156,51 @@ TEST(remote_actor_call) {
     CHECK_CONTAINS(err.msg, "no host in lattice");
     corral_buf_free(&out);
     member_stop(&a);
+}
+
+/* Anti-forgery off (insecure_unsigned, API only): such a member's calls
+ * carry no token, and a member with the default settings refuses them
+ * without reaching the actor; two unsigned members talk to each other. */
+TEST(unsigned_member_refused_by_default) {
+    NEED_SERVER();
+    char ln[64], key[CORRAL_HOST_KEY_LEN];
+    new_lattice(ln, sizeof ln);
+    member_t u, d, u2;
+    g_insecure_unsigned = 1;
+    REQUIRE(member_start(&u, ln, NULL, NULL) == 0);
+    g_insecure_unsigned = 0;
+    REQUIRE(member_start(&d, ln, NULL, NULL) == 0);
+    REQUIRE(start_echo(&d, key) == 0);
+    corral_buf_t out = CORRAL_BUF_INIT;
+    corral_err_t err;
+    CHECK_EQ_INT(call_actor(&u, key, "echo", "no token", 8, 0, &out, &err), CORRAL_ERR_GUEST);
+    CHECK_CONTAINS(err.msg, "anti-forgery token");
+    CHECK_EQ_INT(out.len, 0);
+    corral_lattice_stats_t sd;
+    corral_lattice_stats(d.lat, &sd);
+    CHECK_EQ_INT(sd.refused, 1);
+    CHECK_EQ_INT(sd.calls_in, 0);
+    /* the default member's own signed calls are fine */
+    member_t d2;
+    REQUIRE(member_start(&d2, ln, NULL, NULL) == 0);
+    CHECK_EQ_INT(call_actor(&d2, key, "echo", "signed", 6, 0, &out, &err), CORRAL_OK);
+    CHECK(out.len == 6 && memcmp(out.data, "signed", 6) == 0);
+    member_stop(&d2);
+    member_stop(&d);
+    /* unsigned to unsigned: accepted */
+    g_insecure_unsigned = 1;
+    REQUIRE(member_start(&u2, ln, NULL, NULL) == 0);
+    g_insecure_unsigned = 0;
+    REQUIRE(start_echo(&u2, key) == 0);
+    out.len = 0;
+    CHECK_EQ_INT(call_actor(&u, key, "echo", "no token", 8, 0, &out, &err), CORRAL_OK);
+    CHECK(out.len == 8 && memcmp(out.data, "no token", 8) == 0);
+    corral_lattice_stats_t su2;
+    corral_lattice_stats(u2.lat, &su2);
+    CHECK_EQ_INT(su2.calls_in, 1);
+    corral_buf_free(&out);
+    member_stop(&u2);
+    member_stop(&u);
 }
 
 TEST(timeout_when_callee_hangs) {
@@ -1335,7 +1382,8 @@ TEST(guest_publish_through_remote_messaging) {
 }
 #endif
 
-TEST_MAIN(TEST_ENTRY(remote_actor_call), TEST_ENTRY(timeout_when_callee_hangs),
+TEST_MAIN(TEST_ENTRY(remote_actor_call), TEST_ENTRY(unsigned_member_refused_by_default),
+          TEST_ENTRY(timeout_when_callee_hangs),
           TEST_ENTRY(queue_group_balancing), TEST_ENTRY(stop_on_one_host_no_failed_call),
           TEST_ENTRY(chunked_payload),
           TEST_ENTRY(remote_provider_call), TEST_ENTRY(late_host_learns_links),

@@ -2,7 +2,9 @@
  * test_lattice_wire.c - the lattice's wire format and anti-forgery, without
  * NATS: Invocation / InvocationResponse round trips and strict decoding of
  * hostile bytes; tokens bound to the envelope (forged, unsigned, tampered,
- * expired, replayed, wrong issuer each refused with its own code).
+ * expired, replayed, wrong issuer each refused with its own code), the
+ * same verdicts for tokens of any shape (ours, another writer's, escapes,
+ * fields too long for the quick path).
  */
 #include <jansson.h>
 #include <msgpack.h>
@@ -332,6 +334,145 @@ TEST(sign_verify) {
     corral_nkey_wipe(&k.c2);
 }
 
+/* A token assembled by hand: header and claims as given, signed by k. */
+static char *hand_token(const char *header, const char *claims, const corral_nkey_t *k) {
+    size_t hl = strlen(header), cl = strlen(claims);
+    size_t cap = sodium_base64_ENCODED_LEN(hl + cl, sodium_base64_VARIANT_URLSAFE_NO_PADDING) * 2 + 200;
+    char *t = corral_malloc(cap);
+    sodium_bin2base64(t, cap, (const unsigned char *)header, hl,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    strcat(t, ".");
+    size_t n = strlen(t);
+    sodium_bin2base64(t + n, cap - n, (const unsigned char *)claims, cl,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    uint8_t sig[CORRAL_NKEY_SIG_LEN];
+    corral_nkey_sign(k, t, strlen(t), sig, NULL);
+    strcat(t, ".");
+    n = strlen(t);
+    sodium_bin2base64(t + n, cap - n, sig, sizeof sig, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return t;
+}
+
+/* The claims of inv's envelope as jansson writes them, with extra members. */
+static char *claims_for(const corral_lattice_invocation_t *inv, const char *iss, int64_t iat,
+                        json_t *exp, const char *dup) {
+    corral_buf_t o = CORRAL_BUF_INIT, t = CORRAL_BUF_INIT;
+    corral_lattice_entity_url(&inv->origin, &o);
+    corral_lattice_entity_url(&inv->target, &t);
+    corral_buf_printf(&t, "/%s", inv->operation);
+    corral_buf_terminate(&o);
+    corral_buf_terminate(&t);
+    crypto_hash_sha256_state h;
+    uint8_t d[32];
+    char hex[65];
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, o.data, o.len);
+    crypto_hash_sha256_update(&h, t.data, t.len);
+    crypto_hash_sha256_update(&h, (const uint8_t *)inv->operation, strlen(inv->operation));
+    crypto_hash_sha256_update(&h, inv->msg, inv->msg_len);
+    crypto_hash_sha256_final(&h, d);
+    for (int i = 0; i < 32; i++) sprintf(hex + 2 * i, "%02X", d[i]);
+    /* members in another order than ours, and an nbf */
+    json_t *c = json_pack("{s:{s:s, s:s, s:s}, s:s, s:o, s:I, s:I, s:s}", "wascap", "hash", hex,
+                          "origin_url", (const char *)o.data, "target_url", (const char *)t.data,
+                          "sub", inv->id, "exp", exp, "iat", (json_int_t)iat, "nbf",
+                          (json_int_t)iat, "iss", iss);
+    char *text = json_dumps(c, JSON_COMPACT);
+    json_decref(c);
+    corral_buf_free(&o);
+    corral_buf_free(&t);
+    if (dup) { /* a second "sub" member appended by hand */
+        char *x = malloc(strlen(text) + strlen(dup) + 16);
+        sprintf(x, "%.*s,\"sub\":\"%s\"}", (int)strlen(text) - 1, text, dup);
+        free(text);
+        text = x;
+    }
+    return text;
+}
+
+/* Tokens are checked the same whatever their shape: ours (the quick path),
+ * another writer's (member order, header order, nbf: the general path),
+ * text needing JSON escapes, fields too long for the quick path. */
+TEST(token_shapes) {
+    keys_t k;
+    make_keys(&k);
+    corral_err_t err;
+    int64_t now = 1700000000;
+    corral_lattice_replay_t *rc;
+    REQUIRE(corral_lattice_replay_new(0, &rc, NULL) == CORRAL_OK);
+    /* id and operation with quotes, backslashes and control characters */
+    corral_lattice_invocation_t inv;
+    make_inv(&inv, (const uint8_t *)"x", 1);
+    inv.id = corral_strdup("id \"quoted\" \\ \x01 end");
+    corral_free(inv.operation);
+    inv.operation = corral_strdup("G\"e\\t\x02");
+    REQUIRE(corral_lattice_sign(&inv, NULL, 0, &k.c1, now, 0, &err) == CORRAL_OK);
+    json_t *c = token_claims(inv.encoded_claims);
+    REQUIRE(c);
+    CHECK_EQ_STR(json_string_value(json_object_get(c, "sub")), inv.id);
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(c, "wascap"), "target_url")),
+                 "wasmbus://wasmcloud/keyvalue/default/" PROV "/G\"e\\t\x02");
+    json_decref(c);
+    CHECK_EQ_INT(verify(&inv, k.p1, now + 1, rc, &err), CORRAL_OK);
+    CHECK_EQ_INT(verify(&inv, k.p1, now + 1, rc, &err), CORRAL_ERR_REPLAY);
+    corral_lattice_invocation_deinit(&inv);
+
+    /* another writer's shape verifies, and is replay-checked once */
+    make_inv(&inv, (const uint8_t *)"abc", 3);
+    inv.id = corral_strdup("other-writer-1");
+    char *cl = claims_for(&inv, k.p1, now, json_integer(now + 30), NULL);
+    inv.encoded_claims = hand_token("{\"alg\":\"Ed25519\",\"typ\":\"jwt\"}", cl, &k.c1);
+    free(cl);
+    CHECK_EQ_INT(verify(&inv, k.p1, now + 1, rc, &err), CORRAL_OK);
+    CHECK_EQ_INT(verify(&inv, k.p1, now + 2, rc, &err), CORRAL_ERR_REPLAY);
+    /* ... and is refused for the same reasons as ours */
+    CHECK_EQ_INT(verify(&inv, k.p1, now + 31, NULL, &err), CORRAL_ERR_TOKEN_EXPIRED);
+    CHECK_EQ_INT(verify(&inv, k.p2, now + 1, NULL, &err), CORRAL_ERR_ISSUER_NOT_ALLOWED);
+    inv.msg[1] = 'X';
+    CHECK_EQ_INT(verify(&inv, k.p1, now + 1, NULL, &err), CORRAL_ERR_FORGED);
+    CHECK_CONTAINS(err.msg, "hash");
+    inv.msg[1] = 'b';
+    corral_free(inv.encoded_claims);
+    /* our header, the claims in another order: still the same checks */
+    cl = claims_for(&inv, k.p1, now, json_integer(now + 30), NULL);
+    inv.encoded_claims = hand_token(CORRAL_CLAIMS_HEADER, cl, &k.c1);
+    free(cl);
+    CHECK_EQ_INT(verify(&inv, k.p1, now + 1, NULL, &err), CORRAL_OK);
+    CHECK_EQ_INT(verify(&inv, k.p1, now - 100, NULL, &err), CORRAL_ERR_TOKEN_NOT_YET_VALID);
+    corral_free(inv.encoded_claims);
+    /* no expiry (null): refused */
+    cl = claims_for(&inv, k.p1, now, json_null(), NULL);
+    inv.encoded_claims = hand_token(CORRAL_CLAIMS_HEADER, cl, &k.c1);
+    free(cl);
+    CHECK_EQ_INT(verify(&inv, k.p1, now + 1, NULL, &err), CORRAL_ERR_FORGED);
+    CHECK_CONTAINS(err.msg, "expire");
+    corral_free(inv.encoded_claims);
+    /* a duplicate member (a second sub naming this id): refused */
+    cl = claims_for(&inv, k.p1, now, json_integer(now + 30), inv.id);
+    inv.encoded_claims = hand_token(CORRAL_CLAIMS_HEADER, cl, &k.c1);
+    free(cl);
+    CHECK_EQ_INT(verify(&inv, k.p1, now + 1, NULL, &err), CORRAL_ERR_FORGED);
+    corral_free(inv.encoded_claims);
+    inv.encoded_claims = NULL;
+    /* an operation too long for the quick path: signed and checked the
+     * general way, with the same verdicts */
+    corral_free(inv.operation);
+    inv.operation = corral_malloc(3001);
+    memset(inv.operation, 'o', 3000);
+    inv.operation[3000] = 0;
+    corral_free(inv.id);
+    inv.id = corral_strdup("long-operation");
+    REQUIRE(corral_lattice_sign(&inv, NULL, 0, &k.c1, now, 0, &err) == CORRAL_OK);
+    CHECK_EQ_INT(verify(&inv, k.p1, now + 1, rc, &err), CORRAL_OK);
+    CHECK_EQ_INT(verify(&inv, k.p1, now + 1, rc, &err), CORRAL_ERR_REPLAY);
+    inv.operation[10] = 'p';
+    CHECK_EQ_INT(verify(&inv, k.p1, now + 1, NULL, &err), CORRAL_ERR_FORGED);
+    corral_lattice_invocation_deinit(&inv);
+    corral_lattice_replay_free(rc);
+    corral_nkey_wipe(&k.c1);
+    corral_nkey_wipe(&k.c2);
+}
+
 TEST(chunked_body_hash) {
     /* a chunked invocation has an empty msg; the hash covers the whole body */
     keys_t k;
@@ -388,5 +529,5 @@ TEST(replay_cache) {
 }
 
 TEST_MAIN(TEST_ENTRY(urls), TEST_ENTRY(invocation_roundtrip), TEST_ENTRY(invocation_strict),
-          TEST_ENTRY(response_roundtrip), TEST_ENTRY(sign_verify), TEST_ENTRY(chunked_body_hash),
+          TEST_ENTRY(response_roundtrip), TEST_ENTRY(sign_verify), TEST_ENTRY(token_shapes), TEST_ENTRY(chunked_body_hash),
           TEST_ENTRY(replay_cache))
