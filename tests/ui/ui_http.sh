@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ui_http.sh - `corral ui` end to end without a browser: a real `corral up`
 # with the kvcounter example and `corral ui` against it, driven with curl.
-# Options (non-loopback --bind refused, bad --port), the page and its
+# Options (non-loopback --bind refused, bad --port), no host yet (a
+# warning and 502 with the reason), the page and its
 # security headers, /api/state with a call rate that rises after HTTP calls,
 # the transport's guards (wrong Host, no token, a 413 answered from
 # Content-Length before the body, 405 with Allow, 404), update and relink
@@ -20,6 +21,14 @@ out=$("$CORRAL" ui --port 70000 2>&1) && rc=0 || rc=$?
 check "--port 70000: exit 2" "$rc" 2
 out=$("$CORRAL" ui extra 2>&1) && rc=0 || rc=$?
 check "an argument: exit 2" "$rc" 2
+
+# No host yet: corral ui still serves, warns, and the API says why (502).
+start_ui || exit 1
+check_contains "no host: warning" "$(cat "$T/ui.log")" "warning: no host is running"
+r=$(ui_req GET /api/state)
+check "no host: state 502" "${r%% *}" 502
+check_contains "no host: the reason" "$r" '"code":"ERR_CLOSED"'
+kill -TERM "$UI_PID"; wait "$UI_PID" || true; UI_PID=
 
 start_host "$MANIFEST" || exit 1
 wait_port "$PORT" || exit 1
