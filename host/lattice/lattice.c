@@ -32,6 +32,7 @@
 typedef struct rpc_ctx {
     struct corral_lattice *lat;
     atomic_uint_fast64_t cost_ns; /* moving average of handling one invocation */
+    atomic_uint_fast64_t handled; /* invocations handled so far */
     atomic_int nested;            /* its callee called out through the lattice */
     struct rpc_ctx *next;
 } rpc_ctx_t;
@@ -141,10 +142,10 @@ static const char *ev_prefix = "com.wasmcloud.lattice.";
  * link_changed hook does not write it back (a loop). */
 static _Thread_local int applying_kv;
 
-/* The subscription whose invocation this thread is answering inline (on
- * cnats' delivery thread), if any: a lattice call made meanwhile marks it
- * `nested` (see on_rpc). */
-static _Thread_local rpc_ctx_t *inline_ctx;
+/* The subscription whose invocation this thread is answering (inline or
+ * as a worker), if any: a lattice call made meanwhile marks it `nested`
+ * (see on_rpc). */
+static _Thread_local rpc_ctx_t *serving_ctx;
 
 /* Invocations are answered inline when handling one takes less than this
  * on average (a moving average over the last few). */
@@ -152,6 +153,9 @@ static _Thread_local rpc_ctx_t *inline_ctx;
 /* and only bodies up to this size travel inline (larger ones are copied
  * and hashed at length: better spread over the workers) */
 #define INLINE_MAX_BYTES (64u << 10)
+/* and only once this many invocations were handled by workers (and none of
+ * them called out through the lattice) */
+#define INLINE_AFTER 8u
 
 /* ---- small helpers ----------------------------------------------------------- */
 
@@ -725,6 +729,7 @@ done:
 static void cost_add(rpc_ctx_t *ctx, uint64_t ns) {
     uint64_t old = atomic_load(&ctx->cost_ns);
     atomic_store(&ctx->cost_ns, old - old / 4 + ns / 4);
+    atomic_fetch_add(&ctx->handled, 1);
 }
 
 static void *worker_main(void *arg) {
@@ -742,7 +747,9 @@ static void *worker_main(void *arg) {
         lat->qlen--;
         pthread_mutex_unlock(&lat->qmu);
         uint64_t t0 = corral_now_ns();
+        serving_ctx = w->ctx;
         handle_rpc(lat, w->msg, 0, w->verified, NULL);
+        serving_ctx = NULL;
         cost_add(w->ctx, corral_now_ns() - t0);
         natsMsg_Destroy(w->msg);
         corral_free(w);
@@ -785,13 +792,15 @@ static void enqueue(corral_lattice_t *lat, rpc_ctx_t *ctx, natsMsg *msg, int ver
 
 /* An invocation arrived. Handing it to a worker costs a thread wake-up,
  * which on a busy machine is a good part of a remote call's round trip; so
- * when the callee is cheap (its moving average below INLINE_MAX_NS), nothing
- * else waits in this subscription and the body is small, it is answered
- * right here on cnats' delivery thread. Otherwise (and whenever calls pile
- * up: those go to the workers, which run them in parallel) the workers take
- * it. A callee that calls out through the lattice while answered inline is
- * never answered inline again (`nested`): a call coming back to this same
- * subscription would have to wait for the thread that waits for it. */
+ * when the callee is known cheap (its first INLINE_AFTER invocations went
+ * to workers, none called out through the lattice, and its moving average
+ * is below INLINE_MAX_NS), nothing else waits in this subscription and the
+ * body is small, it is answered right here on cnats' delivery thread.
+ * Otherwise (and whenever calls pile up: those go to the workers, which run
+ * them in parallel) the workers take it. A callee that ever calls out
+ * through the lattice is never answered inline again (`nested`): a call
+ * coming back to this same subscription would have to wait for the thread
+ * that waits for it. */
 static void on_rpc(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
     rpc_ctx_t *ctx = closure;
     corral_lattice_t *lat = ctx->lat;
@@ -800,14 +809,15 @@ static void on_rpc(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
         natsMsg_Destroy(msg);
         return;
     }
-    if (!atomic_load(&ctx->nested) && atomic_load(&ctx->cost_ns) < INLINE_MAX_NS &&
+    if (!atomic_load(&ctx->nested) && atomic_load(&ctx->handled) >= INLINE_AFTER &&
+        atomic_load(&ctx->cost_ns) < INLINE_MAX_NS &&
         natsMsg_GetDataLength(msg) <= (int)INLINE_MAX_BYTES &&
         natsSubscription_GetPending(sub, &pending, NULL) == NATS_OK && pending == 0) {
         int checked = 0;
         uint64_t t0 = corral_now_ns();
-        inline_ctx = ctx;
+        serving_ctx = ctx;
         int deferred = handle_rpc(lat, msg, 1, 0, &checked);
-        inline_ctx = NULL;
+        serving_ctx = NULL;
         cost_add(ctx, corral_now_ns() - t0);
         if (!deferred) {
             natsMsg_Destroy(msg);
@@ -1801,7 +1811,7 @@ corral_status_t corral_lattice_call(corral_lattice_t *lat, const corral_lattice_
                                     const uint8_t *payload, size_t len, uint32_t timeout_ms,
                                     corral_buf_t *resp, corral_err_t *err) {
     corral_status_t st;
-    if (inline_ctx) atomic_store(&inline_ctx->nested, 1); /* see on_rpc */
+    if (serving_ctx) atomic_store(&serving_ctx->nested, 1); /* see on_rpc */
     atomic_fetch_add(&lat->calls_inflight, 1);
     if (!lat->nc || atomic_load(&lat->stopping)) {
         atomic_fetch_sub(&lat->calls_inflight, 1);
