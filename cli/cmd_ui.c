@@ -35,6 +35,27 @@ static void ui_usage(FILE *out) {
             "            non-loopback --bind without --allow-remote), 4 internal error\n");
 }
 
+corral_status_t corral_cli_ui_serve(const char *run_dir, uint16_t port, corral_ui_t **out,
+                                    corral_err_t *err) {
+    corral_ui_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run_dir = run_dir;
+    cfg.port = port;
+    cfg.page = corral_ui_page;
+    cfg.page_len = corral_ui_page_len;
+    corral_status_t st = corral_ui_new(&cfg, out, err);
+    if (st == CORRAL_OK && (st = corral_ui_start(*out, err)) != CORRAL_OK) {
+        corral_ui_free(*out);
+        *out = NULL;
+    }
+    if (st == CORRAL_OK) {
+        char url[128];
+        corral_ui_url(*out, url, sizeof url);
+        corral_log(CORRAL_LOG_INFO, "up", "dashboard at %s", url);
+    }
+    return st;
+}
+
 static volatile sig_atomic_t g_ui_stop;
 static void ui_on_signal(int sig) {
     (void)sig;

@@ -27,6 +27,7 @@ int corral_cli_up(int argc, char **argv) {
 #include "control_client.h"
 #include "corral_host.h"
 #include "manifest.h"
+#include "ui_server.h"
 #ifdef CORRAL_HAVE_HTTP_PROVIDER
 #include "corral_provider_http.h"
 #endif
@@ -76,6 +77,9 @@ static void up_usage(FILE *out) {
             "  --metrics-port N   serve Prometheus metrics at http://ADDR:N/metrics (0 = a\n"
             "                     free port, logged at start; default: off)\n"
             "  --metrics-bind A   the address for --metrics-port (default 127.0.0.1)\n"
+            "  --ui-port N        serve the web dashboard of 'corral ui' (docs/ui.md) at\n"
+            "                     http://127.0.0.1:N/ (0 = a free port, logged at start;\n"
+            "                     default: off)\n"
             "  --events stdout    print lifecycle events (actor_started, provider_stopped,\n"
             "                     linkdef_set, ...) as CloudEvents JSON, one per line\n\n"
             "exit codes: 0 stopped cleanly, 1 the host or the manifest's actors, providers\n"
@@ -236,6 +240,7 @@ int corral_cli_up(int argc, char **argv) {
                                          {"metrics-port", required_argument, NULL, 1010},
                                          {"metrics-bind", required_argument, NULL, 1011},
                                          {"events", required_argument, NULL, 1012},
+                                         {"ui-port", required_argument, NULL, 1013},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *run_dir = NULL, *data_dir = NULL;
@@ -260,6 +265,8 @@ int corral_cli_up(int argc, char **argv) {
     long metrics_port = -1;
     const char *metrics_bind = NULL;
     corral_host_metrics_http_t *metrics_srv = NULL;
+    long ui_port = -1;
+    corral_ui_t *ui = NULL;
     int events_stdout = 0;
 #ifdef CORRAL_HAVE_LATTICE
     corral_lattice_t *lat = NULL;
@@ -352,6 +359,12 @@ int corral_cli_up(int argc, char **argv) {
             }
             events_stdout = 1;
             break;
+        case 1013: {
+            unsigned long long v;
+            if (!corral_cli_parse_uint("--ui-port", optarg, 0, 65535, &v)) goto done;
+            ui_port = (long)v;
+            break;
+        }
         case 'h': up_usage(stdout); rc = CORRAL_EXIT_OK; goto done;
         default: up_usage(stderr); goto done;
         }
@@ -503,6 +516,12 @@ int corral_cli_up(int argc, char **argv) {
                    metrics_bind ? metrics_bind : "127.0.0.1",
                    (unsigned)corral_host_metrics_http_port(metrics_srv));
     }
+    /* the dashboard is a client of the control socket opened just above */
+    if (ui_port >= 0 &&
+        (st = corral_cli_ui_serve(run_dir, (uint16_t)ui_port, &ui, &err)) != CORRAL_OK) {
+        corral_cli_error("cannot serve the dashboard: %s", corral_err_msg(&err));
+        goto stop;
+    }
     if (m && (st = apply_manifest(host, m, allow_unsigned, &err)) != CORRAL_OK) {
         corral_cli_error("%s", corral_err_msg(&err));
         rc = st == CORRAL_ERR_NOMEM ? CORRAL_EXIT_INTERNAL : CORRAL_EXIT_FAIL;
@@ -517,6 +536,8 @@ int corral_cli_up(int argc, char **argv) {
     corral_log(CORRAL_LOG_INFO, "up", "stopping: draining calls in flight");
     rc = CORRAL_EXIT_OK;
 stop:
+    corral_ui_free(ui); /* before the host: its requests go to the host */
+    ui = NULL;
     corral_host_metrics_http_stop(metrics_srv);
     metrics_srv = NULL;
     corral_host_stop(host);

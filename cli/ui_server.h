@@ -95,6 +95,13 @@ void corral_ui_handle(corral_ui_t *ui, const corral_ui_request_t *rq, corral_ui_
 
 void corral_ui_response_free(corral_ui_response_t *rs);
 
+/* For `corral up --ui-port` (defined in cmd_ui.c, which holds the embedded
+ * page): a dashboard for the host whose run dir is run_dir, on
+ * 127.0.0.1:port, started, its URL logged. Errors as corral_ui_new and
+ * corral_ui_start. Free with corral_ui_free before the host stops. */
+corral_status_t corral_cli_ui_serve(const char *run_dir, uint16_t port, corral_ui_t **out,
+                                    corral_err_t *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,7 +6,8 @@
 # security headers, /api/state with a call rate that rises after HTTP calls,
 # the transport's guards (wrong Host, no token, a 413 answered from
 # Content-Length before the body, 405 with Allow, 404), update and relink
-# changing the host as `corral get inventory` shows, and SIGTERM exiting 0.
+# changing the host as `corral get inventory` shows, SIGTERM exiting 0, and
+# the same dashboard served by `corral up --ui-port 0` inside the host.
 #   ui_http.sh <corral> <guests dir> <keys dir> <source dir>
 . "$(dirname "$0")/../integration/lib.sh"
 it_init "$@"
@@ -84,4 +85,24 @@ kill -TERM "$UI_PID"
 rc=0; wait "$UI_PID" || rc=$?
 check "corral ui: SIGTERM exits 0" "$rc" 0
 UI_PID=
+
+# The same dashboard inside the host: corral up --ui-port 0.
+out=$("$CORRAL" up --ui-port 65536 --run-dir "$RUN" 2>&1) && rc=0 || rc=$?
+check "up --ui-port 65536: exit 2" "$rc" 2
+stop_host_term
+: >"$T/host.log"
+PORT=$(free_port); export PORT
+start_host "$MANIFEST" --ui-port 0 || exit 1
+UI_URL=$(sed -n 's|.*dashboard at \(http://127.0.0.1:[0-9]*/\).*|\1|p' "$T/host.log" | head -1)
+[ -n "$UI_URL" ] && pass "up --ui-port: URL logged ($UI_URL)" || { fail "no 'dashboard at' line in the host log"; exit 1; }
+UI_TOKEN=$(curl -s -m 10 "$UI_URL" | sed -n 's|.*name="corral-ui-token" content="\([0-9a-f]*\)".*|\1|p')
+[ -n "$UI_TOKEN" ] && pass "up --ui-port: the page" || fail "up --ui-port: no page"
+r=$(ui_req GET /api/state)
+check_contains "up --ui-port: state shows the actor" "$r" '"name":"kvcounter"'
+PORT3=$(free_port)
+r=$(ui_post /api/relink "{\"actor\":\"kvcounter\",\"contract_id\":\"wasmcloud:httpserver\",\"values\":{\"PORT\":\"$PORT3\"}}")
+check "up --ui-port: relink 200" "${r%% *}" 200
+check "up --ui-port: inventory has the new PORT" "$(inv_json '[l["values"].get("PORT") for l in d["links"] if l["contract_id"]=="wasmcloud:httpserver"][0]')" "$PORT3"
+stop_host_term
+check "up --ui-port: SIGTERM exits 0" "$HOST_RC" 0
 it_done
