@@ -361,7 +361,14 @@ TEST(signed_artifacts) {
     run_case(h, t, CORRAL_HOST_ENGINE_AOT, "interp", why);
     at = find_in(good, "\nsignature ");
     REQUIRE(at > 0);
-    REQUIRE(tampered(good, t, at + 11 + 40)); /* a signature digit: still hex, another value */
+    { /* a signature digit: still lowercase hex, another value */
+        corral_buf_t b = {0};
+        REQUIRE(corral_file_read(good, 0, &b, NULL) == CORRAL_OK);
+        uint8_t *d = b.data + at + 11 + 40;
+        *d = *d == '0' ? '7' : '0';
+        REQUIRE(corral_file_write(t, b.data, b.len, 0600, NULL) == CORRAL_OK);
+        corral_buf_free(&b);
+    }
     run_case(h, t, CORRAL_HOST_ENGINE_AOT, "interp", why);
     at = find_in(good, "\nsigner ");
     REQUIRE(at > 0);
