@@ -6,9 +6,9 @@
  * validity window.
  *
  * Two paths. The fast path (every call: sign_into / verify_fast) builds
- * and checks the token in stack buffers with one jansson parse on the
- * receiving side and one randombytes call on the sending side; the cluster
- * keys it checks against are decoded once (verify opts issuer_keys). It
+ * and checks the token in stack buffers, without allocating, with one
+ * randombytes call on the sending side; the cluster keys it checks against
+ * are decoded once (corral_lattice_verify_keys). It
  * accepts only tokens shaped exactly as this file writes them and passing
  * every check of docs/lattice.md; anything else (a foreign header, an
  * unknown issuer, a field that fails) goes to the general path (the claims
@@ -318,13 +318,91 @@ corral_status_t corral_lattice_sign_into(const corral_lattice_invocation_t *inv,
     return t.over ? CORRAL_ERR_TOO_LARGE : CORRAL_OK;
 }
 
-/* Optional non-negative integer member (null = absent); -1 when mistyped. */
-static int json_time(json_t *o, const char *k, int64_t *v) {
-    json_t *x = json_object_get(o, k);
-    *v = 0;
-    if (!x || json_is_null(x)) return 0;
-    if (!json_is_integer(x) || json_integer_value(x) < 0) return -1;
-    *v = (int64_t)json_integer_value(x);
+/* The claims exactly as sign_into writes them, read without allocating:
+ * {"jti":S,"iat":N,"iss":S,"sub":S,"exp":N,"wascap":{"target_url":S,
+ * "origin_url":S,"hash":S}} with no whitespace, strings escaping only '"',
+ * '\' and control characters (\u00XX), integers without sign or leading
+ * zero. Anything else (another writer, other members, nbf) makes it give
+ * up and the general path (jansson) reads the token: what this accepts,
+ * jansson reads as the same values. */
+typedef struct claims_view {
+    const char *str[7]; /* jti iss sub target_url origin_url hash: NUL-terminated */
+    int64_t iat, exp;
+} claims_view_t;
+
+enum { CV_JTI, CV_ISS, CV_SUB, CV_TURL, CV_OURL, CV_HASH };
+
+typedef struct cursor {
+    const char *p, *end;
+    char *out, *out_end; /* decoded strings go here */
+} cursor_t;
+
+static int lit(cursor_t *c, const char *s) {
+    size_t n = strlen(s);
+    if ((size_t)(c->end - c->p) < n || memcmp(c->p, s, n) != 0) return -1;
+    c->p += n;
+    return 0;
+}
+
+static int hexv(char ch) {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* A string value (after its opening quote has been matched by lit). */
+static const char *str_val(cursor_t *c) {
+    char *start = c->out;
+    while (c->p < c->end && *c->p != '"') {
+        unsigned char ch = (unsigned char)*c->p;
+        if (c->out == c->out_end || ch < 0x20) return NULL;
+        if (ch != '\\') {
+            *c->out++ = (char)ch;
+            c->p++;
+            continue;
+        }
+        if (c->end - c->p < 2) return NULL;
+        char e = c->p[1];
+        if (e == '"' || e == '\\') {
+            *c->out++ = e;
+            c->p += 2;
+            continue;
+        }
+        int h, l;
+        if (e != 'u' || c->end - c->p < 6 || c->p[2] != '0' || c->p[3] != '0' ||
+            (h = hexv(c->p[4])) < 0 || (l = hexv(c->p[5])) < 0 || h > 7 || (h == 0 && l == 0))
+            return NULL; /* \u0000 is refused by jansson; others are the general path's */
+        *c->out++ = (char)(h * 16 + l);
+        c->p += 6;
+    }
+    if (c->p == c->end || c->out == c->out_end) return NULL;
+    c->p++; /* closing quote */
+    *c->out++ = 0;
+    return corral_utf8_valid((const uint8_t *)start, (size_t)(c->out - 1 - start)) ? start : NULL;
+}
+
+static int int_val(cursor_t *c, int64_t *v) {
+    const char *s = c->p;
+    int64_t x = 0;
+    while (c->p < c->end && *c->p >= '0' && *c->p <= '9' && c->p - s < 18)
+        x = x * 10 + (*c->p++ - '0');
+    if (c->p == s || (*s == '0' && c->p - s > 1)) return -1;
+    if (c->p < c->end && *c->p >= '0' && *c->p <= '9') return -1; /* too long for us */
+    *v = x;
+    return 0;
+}
+
+static int claims_read(const char *text, size_t n, char *buf, size_t cap, claims_view_t *v) {
+    cursor_t c = {text, text + n, buf, buf + cap};
+    if (lit(&c, "{\"jti\":\"") || !(v->str[CV_JTI] = str_val(&c)) || lit(&c, ",\"iat\":") ||
+        int_val(&c, &v->iat) || lit(&c, ",\"iss\":\"") || !(v->str[CV_ISS] = str_val(&c)) ||
+        lit(&c, ",\"sub\":\"") || !(v->str[CV_SUB] = str_val(&c)) || lit(&c, ",\"exp\":") ||
+        int_val(&c, &v->exp) || lit(&c, ",\"wascap\":{\"target_url\":\"") ||
+        !(v->str[CV_TURL] = str_val(&c)) || lit(&c, ",\"origin_url\":\"") ||
+        !(v->str[CV_OURL] = str_val(&c)) || lit(&c, ",\"hash\":\"") ||
+        !(v->str[CV_HASH] = str_val(&c)) || lit(&c, "}}") || c.p != c.end)
+        return -1;
     return 0;
 }
 
@@ -341,47 +419,36 @@ static int verify_fast(const corral_lattice_invocation_t *inv, const uint8_t *bo
     const char *cs = tok + hl + 1, *d2 = strchr(cs, '.');
     if (!d2 || strchr(d2 + 1, '.')) return 0;
     uint8_t claims[CLAIMS_CAP + 1], sig[CORRAL_NKEY_SIG_LEN + 2];
+    char strings[CLAIMS_CAP];
     long cl = b64url_decode(cs, (size_t)(d2 - cs), claims, sizeof claims - 1);
     if (cl < 0 || b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - tok), sig, sizeof sig) !=
                       CORRAL_NKEY_SIG_LEN)
         return 0;
-    int ok = 0;
-    json_t *c = json_loadb((const char *)claims, (size_t)cl, JSON_REJECT_DUPLICATES, NULL);
-    if (!c || !json_is_object(c)) goto out;
-    const char *iss = json_string_value(json_object_get(c, "iss"));
+    claims_view_t v;
+    if (claims_read((const char *)claims, (size_t)cl, strings, sizeof strings, &v)) return 0;
+    const char *iss = v.str[CV_ISS];
     size_t i = 0;
-    while (iss && i < opts->n_issuers && (!opts->issuers[i] || strcmp(opts->issuers[i], iss)))
-        i++;
-    if (!iss || i == opts->n_issuers) goto out;
+    while (i < opts->n_issuers && (!opts->issuers[i] || strcmp(opts->issuers[i], iss))) i++;
+    if (i == opts->n_issuers) return 0;
     corral_nkey_t k;
     const corral_nkey_t *key = keys ? &keys[i] : &k;
-    if (!keys && corral_nkey_from_public(iss, CORRAL_NKEY_CLUSTER, &k, NULL)) goto out;
+    if (!keys && corral_nkey_from_public(iss, CORRAL_NKEY_CLUSTER, &k, NULL)) return 0;
     if (key->type != CORRAL_NKEY_CLUSTER ||
         corral_nkey_verify(key, tok, (size_t)(d2 - tok), sig, NULL) != CORRAL_OK)
-        goto out;
-    int64_t iat, nbf;
-    json_t *sub = json_object_get(c, "sub"), *jti = json_object_get(c, "jti");
-    if (json_time(c, "exp", exp) || json_time(c, "nbf", &nbf) || json_time(c, "iat", &iat) ||
-        (sub && !json_is_string(sub)) || (jti && !json_is_string(jti)))
-        goto out;
+        return 0;
     int64_t now = opts->now ? opts->now : corral_unix_time(), skew = opts->clock_skew_s;
     if (skew < 0) skew = 0;
     if (skew > 315360000) skew = 315360000;
-    if ((*exp && now - skew >= *exp) || (nbf && now + skew < nbf)) goto out;
-    if (!*exp || *exp - iat > CORRAL_LATTICE_TOKEN_MAX_TTL_S || *exp < iat) goto out;
-    if (!sub || strcmp(json_string_value(sub), inv->id) != 0) goto out;
-    json_t *w = json_object_get(c, "wascap");
-    const char *turl = json_string_value(json_object_get(w, "target_url"));
-    const char *ourl = json_string_value(json_object_get(w, "origin_url"));
-    const char *hash = json_string_value(json_object_get(w, "hash"));
+    *exp = v.exp;
+    if (!v.exp || now - skew >= v.exp || v.exp - v.iat > CORRAL_LATTICE_TOKEN_MAX_TTL_S ||
+        v.exp < v.iat)
+        return 0;
+    if (strcmp(v.str[CV_SUB], inv->id) != 0) return 0;
     fast_urls_t u;
-    if (!turl || !ourl || !hash || fast_urls(inv, body, body_len, &u) || strcmp(turl, u.target) ||
-        strcmp(ourl, u.origin) || (!opts->no_hash && strcmp(hash, u.hash)))
-        goto out;
-    ok = 1;
-out:
-    json_decref(c);
-    return ok;
+    if (fast_urls(inv, body, body_len, &u) || strcmp(v.str[CV_TURL], u.target) ||
+        strcmp(v.str[CV_OURL], u.origin) || (!opts->no_hash && strcmp(v.str[CV_HASH], u.hash)))
+        return 0;
+    return 1;
 }
 
 corral_status_t corral_lattice_sign(corral_lattice_invocation_t *inv, const uint8_t *body,
