@@ -1304,13 +1304,36 @@ static void link_kv_key(const char *actor, const char *contract, const char *lin
     snprintf(out, 80, "LINKDEF_%s", h);
 }
 
+/* A link may name its actor by call alias: where the lattice knows the
+ * alias (from the claims in the bucket), the link is written and applied
+ * under the actor's module key, so a host that does not run the actor, and
+ * its providers, see the same key as the calls carry. Unknown names are
+ * left as they are (the host resolves its own actors' aliases). Never calls
+ * into the host: the host's link hook may hold its locks. */
+static const char *actor_key_of(corral_lattice_t *lat, const char *actor,
+                                char buf[CORRAL_HOST_KEY_LEN]) {
+    if (!actor || strlen(actor) == CORRAL_NKEY_PUBLIC_LEN) return actor;
+    const char *key = actor;
+    pthread_mutex_lock(&lat->mu);
+    for (size_t i = 0; i < lat->naliases; i++)
+        if (strcmp(lat->aliases[i].alias, actor) == 0) {
+            snprintf(buf, CORRAL_HOST_KEY_LEN, "%s", lat->aliases[i].key);
+            key = buf;
+            break;
+        }
+    pthread_mutex_unlock(&lat->mu);
+    return key;
+}
+
 corral_status_t corral_lattice_link_put(corral_lattice_t *lat, const char *actor,
                                         const char *contract_id, const char *link_name,
                                         const char *provider_key, const corral_host_kv_t *values,
                                         size_t nvalues, corral_err_t *err) {
+    char abuf[CORRAL_HOST_KEY_LEN];
     if (!actor || !contract_id)
         return corral_err_set(err, CORRAL_ERR_INVALID_ARG, "link: actor and contract id required");
     if (!link_name || !*link_name) link_name = "default";
+    actor = actor_key_of(lat, actor, abuf);
     if (!lat->kv)
         return corral_host_link_put(lat->host, actor, contract_id, link_name, values, nvalues, err);
     json_t *vals = json_object();
@@ -1348,15 +1371,27 @@ corral_status_t corral_lattice_link_put(corral_lattice_t *lat, const char *actor
 corral_status_t corral_lattice_link_del(corral_lattice_t *lat, const char *actor,
                                         const char *contract_id, const char *link_name,
                                         corral_err_t *err) {
+    char abuf[CORRAL_HOST_KEY_LEN];
     if (!actor || !contract_id)
         return corral_err_set(err, CORRAL_ERR_INVALID_ARG, "link: actor and contract id required");
     if (!link_name || !*link_name) link_name = "default";
     if (!lat->kv) return corral_host_link_del(lat->host, actor, contract_id, link_name, err);
+    /* under the module key when the alias is known (as link_put wrote it),
+     * else under the name as given (written before the alias was known) */
+    const char *named = actor;
+    actor = actor_key_of(lat, actor, abuf);
     char key[80];
     link_kv_key(actor, contract_id, link_name, key);
     kvEntry *cur = NULL;
     natsStatus s = kvStore_Get(&cur, lat->kv, key);
     kvEntry_Destroy(cur);
+    if (s == NATS_NOT_FOUND && actor != named) {
+        actor = named;
+        link_kv_key(actor, contract_id, link_name, key);
+        cur = NULL;
+        s = kvStore_Get(&cur, lat->kv, key);
+        kvEntry_Destroy(cur);
+    }
     if (s == NATS_NOT_FOUND)
         return corral_err_set(err, CORRAL_ERR_NOT_FOUND,
                               "no link of actor %s to %s (link %s) in lattice %s", actor,
@@ -1375,7 +1410,9 @@ static void apply_kv_entry(corral_lattice_t *lat, kvEntry *e) {
     if (strncmp(key, "LINKDEF_", 8) == 0) {
         if (op == kvOp_Put) {
             json_t *j = json_loadb(kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), 0, NULL);
-            const char *a = json_string_value(json_object_get(j, "actor_id"));
+            char abuf[CORRAL_HOST_KEY_LEN];
+            const char *a =
+                actor_key_of(lat, json_string_value(json_object_get(j, "actor_id")), abuf);
             const char *c = json_string_value(json_object_get(j, "contract_id"));
             const char *l = json_string_value(json_object_get(j, "link_name"));
             const char *p = json_string_value(json_object_get(j, "provider_id"));

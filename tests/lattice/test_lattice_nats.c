@@ -1068,6 +1068,25 @@ TEST(remote_call_by_alias) {
     CHECK_EQ_INT(call_actor(&a, "nobody", "Pong", "hi", 2, 0, &out, &err), CORRAL_ERR_NO_ACTOR);
     CHECK_CONTAINS(err.msg, "'nobody'");
     corral_buf_free(&out);
+    /* a link naming the actor by its alias, made on a host that does not
+     * run it, is stored and applied under the module key */
+    corral_host_kv_t vals[1] = {{"URL", "redis://nowhere"}};
+    REQUIRE(corral_lattice_link_put(a.lat, "pong", "wasmcloud:keyvalue", "cache", NULL, vals, 1,
+                                    &err) == CORRAL_OK);
+    int seen = 0;
+    for (int i = 0; i < 100 && !seen; i++) {
+        seen = inventory_has_link(a.host, info.key, "cache");
+        if (!seen) usleep(20000);
+    }
+    CHECK(seen);
+    CHECK(!inventory_has_link(a.host, "pong", "cache"));
+    CHECK_EQ_INT(corral_lattice_link_del(a.lat, "pong", "wasmcloud:keyvalue", "cache", &err),
+                 CORRAL_OK);
+    for (int i = 0; i < 100 && seen; i++) {
+        seen = inventory_has_link(a.host, info.key, "cache");
+        if (seen) usleep(20000);
+    }
+    CHECK(!seen);
     member_stop(&b);
     member_stop(&a);
 }
