@@ -102,7 +102,8 @@ corral_status_t aot_parse_header(const uint8_t *p, size_t n, aot_hdr_t *h, corra
         if (vl >= sizeof val) vl = sizeof val - 1;
         memcpy(val, sp + 1, vl);
         val[vl] = 0;
-        if (kl == 13 && memcmp(line, "module-sha256", 13) == 0 && vl == 64) {
+        if (kl == 13 && memcmp(line, "module-sha256", 13) == 0 && vl == 64 &&
+            strspn(val, "0123456789ABCDEF") == 64) {
             memcpy(out->module_hash, val, 65);
             have |= 1;
         } else if (kl == 3 && memcmp(line, "abi", 3) == 0) {
@@ -118,7 +119,7 @@ corral_status_t aot_parse_header(const uint8_t *p, size_t n, aot_hdr_t *h, corra
             out->elf_bytes = strtoull(val, NULL, 10);
             have |= 16;
         } else if (kl == 6 && memcmp(line, "signer", 6) == 0) {
-            if (nsigner++ || vl != 56)
+            if (nsigner++ || vl != 56 || strspn(val, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != 56)
                 return corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact header: %s",
                                       nsigner > 1 ? "two signer lines" : "the signer is not a 56-character key");
             memcpy(out->signer, val, 57);
@@ -421,6 +422,7 @@ corral_status_t corral_aot_instance_new(corral_aot_module_t *m, const corral_aot
     inst->rt->host = inst;
     inst->rt->slow = aot_slow;
     inst->rt->import = aot_import;
+    inst->rt->thread_slot = aot_thread_slot;
     exec_start(inst);
     vm_trap_clear();
     inst->running = 1;
