@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -318,6 +320,111 @@ TEST(interrupt) {
     mods_close();
 }
 
+/* Fuel is charged per function entry and per jump back to a loop start on
+ * both tiers: count(n) costs n + 1 units (the export's entry, n jumps back),
+ * so it runs with exactly that much fuel and traps with one unit less. */
+TEST(fuel_edge) {
+    REQUIRE(mods_open());
+    uint32_t ns[] = {0, 1, 10, 4094, 4095, 4096, 5000, 9000};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        for (uint64_t fuel = ns[i]; fuel <= (uint64_t)ns[i] + 1; fuel++) {
+            if (!fuel) continue; /* 0 means no fuel limit */
+            pair_t p;
+            corral_err_t ea, ev;
+            corral_status_t vst;
+            corral_vm_limits_t lim = {.fuel = fuel};
+            REQUIRE(pair_new(&p, &lim, &ea, &ev, &vst) == CORRAL_OK);
+            uint64_t r[1], n = ns[i];
+            corral_status_t want = fuel == (uint64_t)ns[i] + 1 ? CORRAL_OK : CORRAL_ERR_TRAP_FUEL_EXHAUSTED;
+            CHECK_EQ_INT(both(&p, "count", &n, 1, r, 1), want);
+            pair_free(&p);
+        }
+    }
+    mods_close();
+}
+
+/* Out-of-bounds accesses fault on guard pages; the trap must come back
+ * every time (the signal is not left blocked) and on every thread. */
+static void *oob_loop(void *arg) {
+    corral_aot_instance_t *inst = arg;
+    int32_t ld = corral_aot_module_func(amod, "load", 4, NULL);
+    int32_t st = corral_aot_module_func(amod, "store", 5, NULL);
+    long bad = 0;
+    for (int i = 0; i < 2000; i++) {
+        corral_err_t e;
+        corral_err_clear(&e);
+        uint64_t a = 65533 + (uint64_t)(i % 3) * 0x40000000u, r = 0, sa[2] = {0xfffffffcu, 1};
+        if (corral_aot_call(inst, ld, &a, 1, &r, 1, &e) != CORRAL_ERR_TRAP_MEMORY_OOB) bad++;
+        if (corral_aot_call(inst, st, sa, 2, NULL, 0, &e) != CORRAL_ERR_TRAP_MEMORY_OOB) bad++;
+        uint64_t ok = 8;
+        if (corral_aot_call(inst, ld, &ok, 1, &r, 1, &e) != CORRAL_OK) bad++;
+    }
+    return (void *)bad;
+}
+
+TEST(guard_pages) {
+    REQUIRE(mods_open());
+    pair_t p1, p2;
+    corral_err_t ea, ev;
+    corral_status_t vst;
+    REQUIRE(pair_new(&p1, NULL, &ea, &ev, &vst) == CORRAL_OK);
+    REQUIRE(pair_new(&p2, NULL, &ea, &ev, &vst) == CORRAL_OK);
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, oob_loop, p2.a) == 0);
+    long bad1 = (long)oob_loop(p1.a);
+    void *bad2 = NULL;
+    pthread_join(t, &bad2);
+    CHECK_EQ_INT(bad1, 0);
+    CHECK_EQ_INT((long)bad2, 0);
+    /* the highest address a load can form (index + offset near 8 GiB)
+     * traps like any other */
+    uint64_t r[1], hi = 0xffffffffu;
+    CHECK(both(&p1, "load", &hi, 1, r, 1) == CORRAL_ERR_TRAP_MEMORY_OOB);
+    pair_free(&p1);
+    pair_free(&p2);
+    mods_close();
+}
+
+/* A fault in host code is never taken for a guest trap, even when the
+ * host touches a guest memory's guard pages during an import: the process
+ * dies with the fault (checked in a child). */
+static corral_aot_instance_t *crash_inst;
+
+static corral_status_t host_touch_guard(corral_vm_instance_t *caller, uint64_t *sp, void *user) {
+    (void)caller;
+    (void)user;
+    volatile uint8_t *m = corral_aot_memory_slice(crash_inst, 0, 1);
+    m[corral_aot_memory_size(crash_inst) + 4096] = 1; /* PROT_NONE, inside the reservation */
+    sp[0] = 0;
+    return CORRAL_OK;
+}
+
+TEST(host_fault_not_trapped) {
+    REQUIRE(mods_open());
+    fflush(NULL);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        corral_aot_hostfn_t fns[2] = {{host_touch_guard, NULL}, {host_fail, NULL}};
+        corral_err_t e;
+        corral_err_clear(&e);
+        if (corral_aot_instance_new(amod, fns, 2, NULL, NULL, &crash_inst, &e) != CORRAL_OK) _exit(4);
+        uint64_t a[2] = {1, 2}, r = 0;
+        corral_status_t st = corral_aot_call(crash_inst, corral_aot_module_func(amod, "call_host", 9, NULL), a, 2, &r,
+                                             1, &e);
+        _exit(st == CORRAL_ERR_TRAP_MEMORY_OOB ? 3 : 5); /* returned: the fault was swallowed */
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    /* plain build: killed by SIGSEGV; under ASan its report exits non-zero */
+    int died = WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 3 &&
+                                       WEXITSTATUS(status) != 4 && WEXITSTATUS(status) != 5);
+    if (!died) fprintf(stderr, "  child status %d\n", status);
+    CHECK(died);
+    if (WIFSIGNALED(status)) CHECK_EQ_INT(WTERMSIG(status), SIGSEGV);
+    mods_close();
+}
+
 TEST(artifact_checks) {
     REQUIRE(mods_open());
     corral_err_t e;
@@ -334,13 +441,16 @@ TEST(artifact_checks) {
     char p2[320];
     snprintf(p2, sizeof p2, "%s/bad.caot", dir);
     /* another ABI */
-    char *abi = strstr((char *)b.data, "\nabi 1\n");
+    char abiline[32];
+    snprintf(abiline, sizeof abiline, "\nabi %u\n", corral_aot_abi());
+    char *abi = strstr((char *)b.data, abiline);
     REQUIRE(abi != NULL);
+    char was = abi[5];
     abi[5] = '9';
     REQUIRE(corral_file_write(p2, b.data, b.len, 0600, &e) == CORRAL_OK);
     CHECK(corral_aot_module_load(p2, NULL, &m, &e) == CORRAL_ERR_INVALID);
     CHECK_CONTAINS(corral_err_msg(&e), "ABI 9");
-    abi[5] = '1';
+    abi[5] = was;
     /* truncated */
     REQUIRE(corral_file_write(p2, b.data, b.len - 100, 0600, &e) == CORRAL_OK);
     CHECK(corral_aot_module_load(p2, NULL, &m, &e) == CORRAL_ERR_INVALID);
@@ -493,5 +603,6 @@ TEST(teardown) {
 }
 
 TEST_MAIN(TEST_ENTRY(values), TEST_ENTRY(memory), TEST_ENTRY(traps), TEST_ENTRY(call_depth), TEST_ENTRY(fuel),
-          TEST_ENTRY(deadline), TEST_ENTRY(interrupt), TEST_ENTRY(artifact_checks), TEST_ENTRY(cache_dir),
+          TEST_ENTRY(deadline), TEST_ENTRY(interrupt), TEST_ENTRY(fuel_edge), TEST_ENTRY(guard_pages),
+          TEST_ENTRY(host_fault_not_trapped), TEST_ENTRY(artifact_checks), TEST_ENTRY(cache_dir),
           TEST_ENTRY(compile_errors), TEST_ENTRY(vm_api), TEST_ENTRY(teardown))

@@ -11,8 +11,9 @@
  *
  * Per-instance state lives in corral_aot_rt_t, which sits immediately
  * before wasm2c's instance struct: generated code reaches it from its
- * `instance` pointer (CORRAL_AOT_RT below) to count call depth and fuel
- * without thread-local storage.
+ * `instance` pointer (CORRAL_AOT_RT below). ABI 2: guard-page memories
+ * (explicit bounds checks gone), the thread slot for the host's signal
+ * handler, fuel and depth kept in registers while wasm code runs.
  */
 #ifndef CORRAL_AOT_ABI_H
 #define CORRAL_AOT_ABI_H
@@ -20,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CORRAL_AOT_ABI 1
+#define CORRAL_AOT_ABI 2
 
 /* Traps an artifact reports (0 = none). The host maps them to its
  * CORRAL_ERR_TRAP_* codes. */
@@ -47,13 +48,21 @@ enum {
 
 typedef struct corral_aot_rt corral_aot_rt_t;
 
+/* Bytes of address space reserved for a linear memory: every address a
+ * wasm load or store can form (32-bit index + 32-bit offset + 8 bytes)
+ * falls inside, so out-of-bounds accesses hit PROT_NONE pages instead of
+ * being checked (the host's signal handler turns the fault into a trap). */
+#define CORRAL_AOT_MEM_RESERVE ((uint64_t)8 << 30)
+#define CORRAL_AOT_MEM_GUARD ((uint64_t)64 << 10)
+
 /* Per-instance runtime state. Written by the host before each call, read
  * and updated by generated code. Size is a multiple of 16 so the wasm2c
  * instance that follows is aligned. */
 struct corral_aot_rt {
-    int64_t countdown;       /* decremented per function entry and loop head;
-                                below 0 calls the host's slow path */
-    uint32_t depth;          /* current wasm call depth */
+    int64_t countdown;       /* fuel units left before the host's slow path
+                                (spent per function entry and loop back-edge;
+                                below 0 calls slow) */
+    uint32_t depth;          /* wasm call depth when the call started (0) */
     uint32_t max_depth;      /* trap above this */
     uintptr_t stack_limit;   /* native stack guard: trap when a frame lies below */
     uint32_t max_pages;      /* the host's memory cap (pages) */
@@ -64,9 +73,17 @@ struct corral_aot_rt {
      * import: runs import idx with arguments / results in sp; 0 or a trap. */
     int (*slow)(corral_aot_rt_t *rt);
     int (*import)(corral_aot_rt_t *rt, uint32_t idx, uint64_t *sp);
-    uint8_t *mem_data;       /* memory 0 as last seen (host reads these) */
+    uint8_t *mem_data;       /* memory 0 as last seen (host reads these); its
+                                reservation is CORRAL_AOT_MEM_RESERVE +
+                                CORRAL_AOT_MEM_GUARD bytes from mem_data */
     uint64_t mem_size;
-    uint64_t pad_[1];
+    /* Host callback: the calling thread's "instance running wasm code"
+     * slot, which the host's SIGSEGV/SIGBUS handler reads (installing the
+     * handler on first use). The artifact points it at rt while wasm code
+     * runs on the thread and at NULL while a host import runs, so only a
+     * fault in wasm code, inside rt's reservation, becomes a trap. */
+    corral_aot_rt_t **(*thread_slot)(void);
+    corral_aot_rt_t **slot;  /* thread_slot() of the running call (artifact-owned) */
 };
 
 #define CORRAL_AOT_RT_SIZE ((sizeof(corral_aot_rt_t) + 15u) & ~(size_t)15u)

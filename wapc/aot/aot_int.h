@@ -13,11 +13,17 @@ extern const char corral_aot_src_rt_c[];
 
 #include <stdatomic.h>
 
+#include "aot_abi.h"
 #include "corral_aot.h"
 
 /* aot_load.c: an instance behind corral_vm.h also stops when the corral_vm
  * instance's interrupt flag is set (aot_vm.c). */
 void aot_instance_link_interrupt(corral_aot_instance_t *inst, atomic_int *flag);
+
+/* aot_signal.c: the calling thread's "instance running wasm code" slot for
+ * corral_aot_rt_t.thread_slot; installs the process's fault handler (once)
+ * that turns an access to a guest memory's PROT_NONE pages into a trap. */
+corral_aot_rt_t **aot_thread_slot(void);
 
 /* An artifact's header as parsed from its bytes (aot_load.c). Offsets are
  * into the file. When signed, the signer line spans [signer_off, sig_off)

@@ -10,8 +10,12 @@
  * jump buffer with sigsetjmp; corral_rt_trap records the reason in the
  * instance's corral_aot_rt_t and siglongjmps back. Only artifact frames lie
  * between (host functions have returned before their trap is raised), so
- * no host state is skipped. The thread-local "current instance" is touched
- * only at entry, exit, traps and memory growth, never on the hot path.
+ * no host state is skipped. An out-of-bounds access faults on the memory's
+ * PROT_NONE pages; the host's handler (aot_signal.c) finds the instance
+ * through the thread slot set here and jumps to the same place. The
+ * thread-local "current instance" is touched only at entry, exit, traps and
+ * memory growth, never on the hot path; fuel, depth and the memory base
+ * live in registers (aot_rt.h) from entry to exit.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -32,15 +36,30 @@ void corral_rt_trap(int code)
     siglongjmp(*(sigjmp_buf *)rt->jmp, 1);
 }
 
-void corral_rt_slow(corral_aot_rt_t *rt)
+/* Fuel ran out (countdown below 0): the host checks its limits and
+ * refills, or says which trap. */
+void corral_rt_fuel(void *instance)
 {
+    corral_aot_rt_t *rt = CORRAL_AOT_RT(instance);
+    rt->countdown = corral_fuel_;
     int code = rt->slow(rt);
     if (code) corral_rt_trap(code);
+    corral_fuel_ = rt->countdown;
 }
 
+/* A function entry's combined check failed: depth, stack or fuel. */
+void corral_rt_entry_slow(corral_aot_rt_t *rt, uintptr_t sp)
+{
+    if (corral_depth_left_ < 0 || sp < rt->stack_limit) corral_rt_trap(CORRAL_AOT_TRAP_STACK_EXHAUSTED);
+    corral_rt_fuel((char *)rt + CORRAL_AOT_RT_SIZE);
+}
+
+/* While the host runs an import, a fault on this thread is the host's. */
 static void corral_rt_import(corral_aot_rt_t *rt, uint32_t idx, uint64_t *sp)
 {
+    *rt->slot = NULL;
     int code = rt->import(rt, idx, sp);
+    *rt->slot = rt;
     if (code) corral_rt_trap(code);
 }
 
@@ -118,15 +137,13 @@ __attribute__((destructor)) static void corral_rt_types_free(void)
     corral_rt_ntypes = corral_rt_captypes = 0;
 }
 
-/* Memories: address space for the whole allowed size is reserved up front
- * (PROT_NONE), pages become readable as the memory grows, so the data never
- * moves and untouched pages cost nothing. max_pages becomes the effective
- * maximum (declared maximum capped by the host's limit); the reservation
- * is sized from it, plus one page so a zero-page memory still has a base. */
-static uint64_t corral_rt_reserve_bytes(const wasm_rt_memory_t *m)
-{
-    return ((uint64_t)m->max_pages + 1) * CORRAL_RT_PAGE;
-}
+/* Memories: CORRAL_AOT_MEM_RESERVE + a guard of address space is reserved
+ * (PROT_NONE) whatever the size, so every address a load or store can form
+ * lies inside and needs no check; pages become accessible as the memory
+ * grows, so the data never moves and untouched pages cost nothing.
+ * max_pages becomes the effective maximum (declared maximum capped by the
+ * host's limit): growth past it fails as before. */
+#define CORRAL_RT_RESERVE (CORRAL_AOT_MEM_RESERVE + CORRAL_AOT_MEM_GUARD)
 
 void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t initial, uint32_t max)
 {
@@ -137,7 +154,7 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t initial, uint32_t max
     memset(m, 0, sizeof *m);
     if (initial > max) corral_rt_trap(CORRAL_AOT_TRAP_LIMIT);
     m->max_pages = max;
-    void *p = mmap(NULL, corral_rt_reserve_bytes(m), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = mmap(NULL, CORRAL_RT_RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
         m->max_pages = 0;
         corral_rt_trap(CORRAL_AOT_TRAP_NOMEM);
@@ -151,6 +168,7 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t initial, uint32_t max
     if (rt && !rt->mem_data) {
         rt->mem_data = m->data;
         rt->mem_size = (uint64_t)initial * CORRAL_RT_PAGE;
+        corral_mbase_ = m->data;
     }
 }
 
@@ -172,7 +190,7 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *m, uint32_t delta)
 
 void wasm_rt_free_memory(wasm_rt_memory_t *m)
 {
-    if (m->data) munmap(m->data, corral_rt_reserve_bytes(m));
+    if (m->data) munmap(m->data, CORRAL_RT_RESERVE);
     m->data = NULL;
 }
 
@@ -240,23 +258,36 @@ uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t *t, uint32_t del
 
 /* Runs fn(rt, arg, sp) with a trap landing pad; returns 0 or the trap.
  * Nested entries (a host function calling into another instance of this
- * artifact on the same thread) save and restore the outer state. */
+ * artifact on the same thread) save and restore the outer state, and
+ * every entry gives the host back its r13-r15 on the way out (aot_rt.h). */
 typedef void (*corral_rt_body_t)(corral_aot_rt_t *rt, uint32_t arg, uint64_t *sp);
 
 static int corral_rt_enter(corral_aot_rt_t *rt, corral_rt_body_t fn, uint32_t arg, uint64_t *sp)
 {
     sigjmp_buf jb;
+    volatile int64_t host_fuel = corral_fuel_, host_depth = corral_depth_left_;
+    uint8_t *volatile host_mbase = corral_mbase_;
     corral_aot_rt_t *volatile outer = corral_rt_cur;
     void *volatile outer_jmp = rt->jmp;
-    volatile uint32_t depth = rt->depth;
+    corral_aot_rt_t **slot = rt->thread_slot();
+    corral_aot_rt_t *volatile outer_running = *slot;
     rt->trap = 0;
+    rt->slot = slot;
     corral_rt_cur = rt;
     if (sigsetjmp(jb, 0) == 0) {
         rt->jmp = &jb;
+        corral_fuel_ = rt->countdown;
+        corral_depth_left_ = (int64_t)rt->max_depth - (int64_t)rt->depth;
+        corral_mbase_ = rt->mem_data;
+        *slot = rt;
         fn(rt, arg, sp);
+        rt->countdown = corral_fuel_;
     }
+    *slot = outer_running;
     rt->jmp = outer_jmp;
-    rt->depth = depth;
     corral_rt_cur = outer;
+    corral_fuel_ = host_fuel;
+    corral_depth_left_ = host_depth;
+    corral_mbase_ = host_mbase;
     return (int)rt->trap;
 }

@@ -4,44 +4,86 @@
  * before wasm2c's generated C, whose own FUNC_PROLOGUE / FUNC_EPILOGUE /
  * CALL_INDIRECT definitions aot_compile.c renames away, so these take their
  * place:
- *   - a function entry counts call depth against the host's limit, checks
- *     the native stack guard and spends one unit of fuel;
- *   - a loop head (CORRAL_LOOP_HEAD, inserted after each loop label) spends
- *     one unit of fuel; the host's slow path runs every few thousand units
- *     (fuel, deadline, interrupt), as in the interpreter;
+ *   - a function entry spends one unit of fuel, counts call depth against
+ *     the host's limit and checks the native stack guard: one combined
+ *     branch;
+ *   - a jump back to a loop start (CORRAL_LOOP_BACK, which aot_compile.c
+ *     puts before every `goto w2c_L<n>`) spends one unit of fuel; the host's
+ *     slow path runs every few thousand units (fuel, deadline, interrupt),
+ *     as in the interpreter, which charges the same two events;
  *   - call_indirect reports the same three traps as the interpreter.
- * Memory accesses use wasm2c's explicit bounds checks
- * (WASM_RT_MEMCHECK_SIGNAL_HANDLER=0): no signal handlers in a host that
- * runs many threads.
+ *
+ * Speed: while wasm code runs, the fuel countdown, the remaining call depth
+ * and the base of linear memory live in three callee-saved registers
+ * reserved for the whole artifact (GCC global register variables: r15,
+ * r14, r13 on x86-64). Nothing the guest stores can alias them, so loops
+ * keep them in registers and a call costs no memory round trip. The entry
+ * (corral_rt_enter, aot_rt.c) saves the host's values and restores them on
+ * every way out; host code preserves them as the ABI requires of
+ * callee-saved registers.
+ *
+ * Memory accesses are not checked: a memory is a PROT_NONE reservation
+ * covering every address a load or store can form (CORRAL_AOT_MEM_RESERVE),
+ * made accessible as it grows; an access beyond the current size faults and
+ * the host's signal handler turns the fault into "out of bounds memory
+ * access" (wapc/aot/aot_signal.c). Build the artifact with
+ * -DCORRAL_AOT_EXPLICIT_CHECKS for wasm2c's explicit checks instead.
  */
 #ifndef CORRAL_AOT_RT_H
 #define CORRAL_AOT_RT_H
 
+#include <stdint.h>
+
+#ifdef CORRAL_AOT_EXPLICIT_CHECKS
 #define WASM_RT_MEMCHECK_SIGNAL_HANDLER 0
+#else
+#define WASM_RT_MEMCHECK_SIGNAL_HANDLER 1
+#endif
 #define WASM_RT_USE_STACK_DEPTH_COUNT 1
+
+#if defined(__x86_64__)
+register int64_t corral_fuel_ __asm__("r15");
+register int64_t corral_depth_left_ __asm__("r14");
+register uint8_t *corral_mbase_ __asm__("r13");
+#define CORRAL_SP()                                                                             \
+    __extension__({                                                                             \
+        uintptr_t sp_;                                                                          \
+        __asm__("mov %%rsp, %0" : "=r"(sp_));                                                   \
+        sp_;                                                                                    \
+    })
+#else
+#error "Corral's AOT runtime supports x86-64 only (it pins fuel, depth and memory base to registers)"
+#endif
 
 #include "aot_abi.h"
 #include "wasm-rt.h"
 
 __attribute__((noreturn, cold)) void corral_rt_trap(int code);
-__attribute__((cold)) void corral_rt_slow(corral_aot_rt_t *rt);
+__attribute__((cold, noinline)) void corral_rt_entry_slow(corral_aot_rt_t *rt, uintptr_t sp);
+__attribute__((cold, noinline)) void corral_rt_fuel(void *instance);
 
 #define CORRAL_LIKELY(x) __builtin_expect(!!(x), 1)
 #define CORRAL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* wasm2c's loads and stores address memory 0 through this (the module has
+ * at most one memory, never imported on this tier, and it never moves). */
+#define CORRAL_MEM_DATA(mem) corral_mbase_
+
+/* One branch: any of fuel, depth or the stack distance going negative. */
 #define FUNC_PROLOGUE                                                                           \
-    corral_aot_rt_t *corral_rt_ = CORRAL_AOT_RT(instance);                                      \
-    if (CORRAL_UNLIKELY(++corral_rt_->depth > corral_rt_->max_depth ||                          \
-                        (uintptr_t)__builtin_frame_address(0) < corral_rt_->stack_limit))       \
-        corral_rt_trap(CORRAL_AOT_TRAP_STACK_EXHAUSTED);                                        \
-    if (CORRAL_UNLIKELY(--corral_rt_->countdown < 0)) corral_rt_slow(corral_rt_)
-
-#define FUNC_EPILOGUE (--corral_rt_->depth)
-
-#define CORRAL_LOOP_HEAD()                                                                      \
     do {                                                                                        \
-        if (CORRAL_UNLIKELY(--CORRAL_AOT_RT(instance)->countdown < 0))                          \
-            corral_rt_slow(CORRAL_AOT_RT(instance));                                            \
+        corral_aot_rt_t *rt_ = CORRAL_AOT_RT(instance);                                         \
+        uintptr_t sp_ = CORRAL_SP();                                                            \
+        if (CORRAL_UNLIKELY((--corral_fuel_ | --corral_depth_left_ |                            \
+                             (int64_t)(sp_ - rt_->stack_limit)) < 0))                           \
+            corral_rt_entry_slow(rt_, sp_);                                                     \
+    } while (0)
+
+#define FUNC_EPILOGUE (++corral_depth_left_)
+
+#define CORRAL_LOOP_BACK()                                                                      \
+    do {                                                                                        \
+        if (CORRAL_UNLIKELY(--corral_fuel_ < 0)) corral_rt_fuel(instance);                      \
     } while (0)
 
 #define CALL_INDIRECT(table, t, ft, x, ...)                                                     \
