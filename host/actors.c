@@ -413,14 +413,17 @@ static corral_status_t aot_module(const uint8_t *wasm, size_t len, const char *k
 }
 
 /* Whether path lies directly in the host's own (trusted, owner-only) cache
- * directory, symlinks resolved. */
-static int in_aot_cache(const char *path) {
+ * directory, symlinks resolved; if so, real receives the resolved path, which
+ * is what gets read (a symlink elsewhere could be re-pointed meanwhile). */
+static int in_aot_cache(const char *path, char *real, size_t n_real) {
     char dir[4096], *rd = NULL, *rp = NULL;
     int yes = 0;
     if (corral_aot_cache_dir(dir, sizeof dir, NULL) == CORRAL_OK && (rd = realpath(dir, NULL)) &&
         (rp = realpath(path, NULL))) {
         size_t n = strlen(rd);
-        yes = strncmp(rp, rd, n) == 0 && rp[n] == '/' && !strchr(rp + n + 1, '/');
+        yes = strncmp(rp, rd, n) == 0 && rp[n] == '/' && !strchr(rp + n + 1, '/') &&
+              strlen(rp) < n_real;
+        if (yes) memcpy(real, rp, strlen(rp) + 1);
     }
     free(rd);
     free(rp);
@@ -434,7 +437,9 @@ static corral_status_t artifact_module(corral_host_t *h, const uint8_t *wasm, si
                                        const char *artifact, corral_wapc_module_t **out,
                                        const char **how, corral_err_t *err) {
     corral_aot_trust_t t = {0};
-    t.require_signed = !in_aot_cache(artifact);
+    char real[4096];
+    t.require_signed = !in_aot_cache(artifact, real, sizeof real);
+    if (!t.require_signed) artifact = real;
     t.signers = (const char *const *)h->aot_signers;
     t.nsigners = h->n_aot_signers;
     *how = t.require_signed ? "signed by an allowed signer" : "in the host's cache";

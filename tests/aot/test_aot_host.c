@@ -408,6 +408,11 @@ TEST(signed_artifacts) {
     snprintf(incache, sizeof incache, "%s/prebuilt.caot", cachedir);
     REQUIRE(copy_file(unsig, incache));
     run_case(h, incache, CORRAL_HOST_ENGINE_AOT, "aot", "in the host's cache");
+    /* a symlink in the cache to an artifact elsewhere is judged where it points */
+    snprintf(incache, sizeof incache, "%s/link.caot", cachedir);
+    REQUIRE(symlink(unsig, incache) == 0);
+    run_case(h, incache, CORRAL_HOST_ENGINE_AOT, "interp", "is not signed (outside the host's own cache");
+    CHECK(log_has(incache));
     corral_host_free(h);
 
     /* a host allowing nobody says so */
