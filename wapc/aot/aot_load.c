@@ -422,6 +422,7 @@ corral_status_t corral_aot_instance_new(corral_aot_module_t *m, const corral_aot
     inst->rt->host = inst;
     inst->rt->slow = aot_slow;
     inst->rt->import = aot_import;
+    inst->rt->thread_slot = aot_thread_slot;
     exec_start(inst);
     vm_trap_clear();
     inst->running = 1;
