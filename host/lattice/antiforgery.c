@@ -18,7 +18,6 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -174,24 +173,24 @@ static void sb_b64(sbuf_t *b, const uint8_t *p, size_t n) {
     b->p[b->n] = 0;
 }
 
+static int b64url_val(unsigned char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+}
+
 /* Strict unpadded base64url (unused trailing bits zero, as the claims
  * module requires) into out[0..cap); the decoded length, or -1. */
 static long b64url_decode(const char *s, size_t n, uint8_t *out, size_t cap) {
-    static signed char val[256];
-    static atomic_int ready;
-    if (!atomic_load_explicit(&ready, memory_order_acquire)) {
-        signed char t[256];
-        memset(t, -1, sizeof t);
-        for (int i = 0; i < 64; i++) t[(unsigned char)b64url[i]] = (signed char)i;
-        memcpy(val, t, sizeof t); /* every thread writes the same bytes */
-        atomic_store_explicit(&ready, 1, memory_order_release);
-    }
     if (n % 4 == 1 || n / 4 * 3 + 2 > cap) return -1;
     uint32_t acc = 0;
     int bits = 0;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        int v = val[(unsigned char)s[i]];
+        int v = b64url_val((unsigned char)s[i]);
         if (v < 0) return -1;
         acc = ((acc << 6) | (uint32_t)v) & 0xFFF;
         bits += 6;

@@ -1140,6 +1140,58 @@ TEST(reconnect) {
 /* ---- through the host's own dispatch (needs the host hook API) ------------------------- */
 
 #ifdef CORRAL_HOST_REMOTE
+
+/* A remote callee that itself calls out through the lattice (ping on a,
+ * called from c, calls pong on b): invocations of ping are answered while
+ * a nested call is in flight from them, many times over (past the point
+ * where a cheap callee would be answered on the delivery thread), each well
+ * within the call timeout. */
+TEST(nested_remote_calls) {
+    NEED_SERVER();
+    char ln[64];
+    new_lattice(ln, sizeof ln);
+    member_t a, b, c;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+    REQUIRE(member_start(&b, ln, NULL, NULL) == 0);
+    REQUIRE(member_start(&c, ln, NULL, NULL) == 0);
+    corral_host_actor_info_t ping, pong;
+    corral_err_t err;
+    REQUIRE(corral_host_actor_start_file(a.host, CORRAL_GUEST_DIR "/ping_s.wasm", NULL, &ping,
+                                         &err) == CORRAL_OK);
+    REQUIRE(corral_host_actor_start_file(b.host, CORRAL_GUEST_DIR "/pong_s.wasm", NULL, &pong,
+                                         &err) == CORRAL_OK);
+    REQUIRE(corral_lattice_sync(a.lat, &err) == CORRAL_OK);
+    REQUIRE(corral_lattice_sync(b.lat, &err) == CORRAL_OK);
+    corral_buf_t out = CORRAL_BUF_INIT;
+    corral_status_t st = CORRAL_ERR_NO_ACTOR;
+    for (int i = 0; i < 150 && st != CORRAL_OK; i++) { /* until a learns pong's alias */
+        out.len = 0;
+        st = call_actor(&c, ping.key, "Ping", "hi", 2, 0, &out, &err);
+        if (st != CORRAL_OK) usleep(20000);
+    }
+    REQUIRE(st == CORRAL_OK);
+    int ok = 0;
+    uint64_t worst = 0;
+    for (int i = 0; i < 30; i++) {
+        out.len = 0;
+        uint64_t t0 = corral_now_ns();
+        if (call_actor(&c, ping.key, "Ping", "hi", 2, 0, &out, &err) == CORRAL_OK &&
+            out.len == 16 && memcmp(out.data, "ping -> pong: hi", 16) == 0)
+            ok++;
+        uint64_t dt = corral_now_ns() - t0;
+        if (dt > worst) worst = dt;
+    }
+    CHECK_EQ_INT(ok, 30);
+    CHECK(worst < 1000000000ull); /* no call waited for a timeout (3 s) */
+    corral_lattice_stats_t sa;
+    corral_lattice_stats(a.lat, &sa);
+    CHECK(sa.calls_in >= 31);
+    CHECK(sa.calls_out >= 31);
+    corral_buf_free(&out);
+    member_stop(&c);
+    member_stop(&b);
+    member_stop(&a);
+}
 TEST(host_dispatch_across_hosts) {
     NEED_SERVER();
     char ln[64];
@@ -1416,7 +1468,8 @@ TEST_MAIN(TEST_ENTRY(remote_actor_call), TEST_ENTRY(unsigned_member_refused_by_d
           , TEST_ENTRY(cli_lattice_get)
 #endif
 #ifdef CORRAL_HOST_REMOTE
-          , TEST_ENTRY(host_dispatch_across_hosts), TEST_ENTRY(provider_to_remote_actor),
+          , TEST_ENTRY(host_dispatch_across_hosts), TEST_ENTRY(nested_remote_calls),
+            TEST_ENTRY(provider_to_remote_actor),
             TEST_ENTRY(guest_publish_through_remote_messaging)
 #endif
 )
