@@ -33,6 +33,7 @@ int corral_cli_lattice_cmd(int argc, char **argv);
 #include <unistd.h>
 
 #include "corral_lattice.h"
+#include "lattice_client.h"
 
 typedef struct lat_opts {
     const char *lattice, *url, *type;
@@ -316,7 +317,7 @@ int corral_cli_lattice_get(int argc, char **argv) {
  * line. Each is one NATS request to a control subject (or to the actor's rpc
  * subject for `call`), answered by the chosen host's lattice member. */
 
-#define LC_DISCOVER_MS 500 /* how long ping.hosts / auction answers are collected */
+#define LC_DISCOVER_MS CORRAL_LC_DISCOVER_MS
 
 typedef struct lcmd {
     const char *lattice, *url, *creds, *nkey, *host, *cluster_seed, *link_name, *provider;
@@ -324,8 +325,7 @@ typedef struct lcmd {
     int json, allow_unsigned, have_actor_opts, have_prov_opts;
     long timeout_ms;
     json_t *aopts, *values, *constraints;
-    natsConnection *nc;
-    corral_nkey_t user;
+    corral_lc_t *lc; /* the lattice control client (lattice_client.h) */
     char **pos;
     int npos;
 } lcmd_t;
@@ -492,122 +492,38 @@ static int lc_parse(int argc, char **argv, lcmd_t *o) {
     return 0;
 }
 
-static natsStatus lc_sign_nonce(char **custom_err, unsigned char **sig, int *sig_len,
-                                const char *nonce, void *closure) {
-    (void)custom_err;
-    lcmd_t *o = closure;
-    unsigned char *out = malloc(CORRAL_NKEY_SIG_LEN);
-    if (!out) return NATS_NO_MEMORY;
-    if (corral_nkey_sign(&o->user, nonce, strlen(nonce), out, NULL) != CORRAL_OK) {
-        free(out);
-        return NATS_ERR;
-    }
-    *sig = out;
-    *sig_len = CORRAL_NKEY_SIG_LEN;
-    return NATS_OK;
+/* The wrappers below print the client's message (lattice_client.h) as the
+ * CLI always has and hand back what the command code expects. */
+static void lc_warn(void *ctx, const char *msg) {
+    (void)ctx;
+    corral_cli_error("%s", msg);
 }
 
 static int lc_connect(lcmd_t *o) {
-    natsOptions *no = NULL;
-    natsStatus s;
+    corral_lc_config_t cfg;
     corral_err_t err;
-    char pub[CORRAL_NKEY_PUBLIC_LEN + 1];
-    if ((s = natsOptions_Create(&no)) != NATS_OK || (s = natsOptions_SetURL(no, o->url)) != NATS_OK ||
-        (s = natsOptions_SetName(no, "corral-cli")) != NATS_OK) {
-        corral_cli_error("NATS options: %s", natsStatus_GetText(s));
-        natsOptions_Destroy(no);
-        return CORRAL_EXIT_USAGE;
-    }
-    if (o->creds && (s = natsOptions_SetUserCredentialsFromFiles(no, o->creds, NULL)) != NATS_OK) {
-        corral_cli_error("--nats-creds %s: %s", o->creds, natsStatus_GetText(s));
-        natsOptions_Destroy(no);
-        return CORRAL_EXIT_USAGE;
-    }
-    if (o->nkey) {
-        if (corral_nkey_load(o->nkey, CORRAL_NKEY_USER, &o->user, &err) != CORRAL_OK) {
-            corral_cli_error("--nats-nkey: %s", corral_err_msg(&err));
-            natsOptions_Destroy(no);
-            return CORRAL_EXIT_USAGE;
-        }
-        corral_nkey_public_str(&o->user, pub);
-        if ((s = natsOptions_SetNKey(no, pub, lc_sign_nonce, o)) != NATS_OK) {
-            corral_cli_error("--nats-nkey: %s", natsStatus_GetText(s));
-            natsOptions_Destroy(no);
-            return CORRAL_EXIT_USAGE;
-        }
-    }
-    s = natsConnection_Connect(&o->nc, no);
-    natsOptions_Destroy(no);
-    if (s != NATS_OK) {
-        o->nc = NULL;
-        corral_cli_error("cannot reach NATS at %s: %s", o->url, natsStatus_GetText(s));
-        return CORRAL_EXIT_FAIL;
-    }
-    return 0;
-}
-
-/* Publishes payload on subj and collects every JSON answer for wait_ms. */
-static json_t *lc_collect(lcmd_t *o, const char *subj, const char *payload, long wait_ms) {
-    char inbox[128];
-    natsInbox *ib = NULL;
-    natsSubscription *sub = NULL;
-    json_t *all = json_array();
-    natsInbox_Create(&ib);
-    snprintf(inbox, sizeof inbox, "%s", (const char *)ib);
-    natsInbox_Destroy(ib);
-    if (natsConnection_SubscribeSync(&sub, o->nc, inbox) != NATS_OK ||
-        natsConnection_PublishRequestString(o->nc, subj, inbox, payload) != NATS_OK) {
-        natsSubscription_Destroy(sub);
-        return all;
-    }
-    natsConnection_Flush(o->nc);
-    int64_t deadline = nats_Now() + wait_ms;
-    for (;;) {
-        int64_t left = deadline - nats_Now();
-        natsMsg *m = NULL;
-        if (left <= 0 || natsSubscription_NextMsg(&m, sub, left) != NATS_OK) break;
-        json_t *j = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
-        if (json_is_object(j)) json_array_append_new(all, j);
-        else json_decref(j);
-        natsMsg_Destroy(m);
-    }
-    natsSubscription_Destroy(sub);
-    return all;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.lattice = o->lattice;
+    cfg.url = o->url;
+    cfg.creds = o->creds;
+    cfg.nkey = o->nkey;
+    cfg.timeout_ms = o->timeout_ms;
+    cfg.warn = lc_warn;
+    corral_status_t st = corral_lc_connect(&cfg, &o->lc, &err);
+    if (st == CORRAL_OK) return 0;
+    corral_cli_error("%s", corral_err_msg(&err));
+    return st == CORRAL_ERR_INVALID_ARG ? CORRAL_EXIT_USAGE
+           : st == CORRAL_ERR_NOMEM     ? CORRAL_EXIT_INTERNAL
+                                        : CORRAL_EXIT_FAIL;
 }
 
 /* One request / reply on subj with req (stolen); the JSON answer, or NULL
  * after printing why (who names the answerer in messages). */
 static json_t *lc_request(lcmd_t *o, const char *subj, json_t *req, const char *who) {
-    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-    json_decref(req);
-    if (!text) {
-        corral_cli_error("out of memory");
-        return NULL;
-    }
-    natsMsg *m = NULL;
-    natsStatus s = natsConnection_Request(&m, o->nc, subj, text, (int)strlen(text), o->timeout_ms);
-    free(text);
-    if (s == NATS_TIMEOUT) {
-        corral_cli_error("%s did not answer in %ld ms", who, o->timeout_ms);
-        return NULL;
-    }
-    if (s == NATS_NO_RESPONDERS) {
-        corral_cli_error("%s is not in lattice %s (no one listens on %s)", who, o->lattice, subj);
-        return NULL;
-    }
-    if (s == NATS_MAX_PAYLOAD) {
-        corral_cli_error("the request to %s is above the server's message limit", who);
-        return NULL;
-    }
-    if (s != NATS_OK) {
-        corral_cli_error("asking %s: %s", who, natsStatus_GetText(s));
-        return NULL;
-    }
-    json_t *j = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
-    natsMsg_Destroy(m);
-    if (!json_is_object(j)) {
-        corral_cli_error("%s answered with something that is not a JSON object", who);
-        json_decref(j);
+    json_t *j = NULL;
+    corral_err_t err;
+    if (corral_lc_request(o->lc, subj, req, who, &j, &err) != CORRAL_OK) {
+        corral_cli_error("%s", corral_err_msg(&err));
         return NULL;
     }
     return j;
@@ -617,42 +533,29 @@ static json_t *lc_request(lcmd_t *o, const char *subj, json_t *req, const char *
  * acceptance (a new reference, maybe json_null), NULL after printing the
  * host's own error. */
 static json_t *lc_cmd(lcmd_t *o, const char *host, const char *op, json_t *req) {
-    char subj[512], who[128];
-    snprintf(subj, sizeof subj, "wasmbus.ctl.%s.cmd.%s.%s", o->lattice, host, op);
-    snprintf(who, sizeof who, "host %s", host);
-    json_t *ack = lc_request(o, subj, req, who);
-    if (!ack) return NULL;
     json_t *res = NULL;
-    if (json_is_true(json_object_get(ack, "accepted"))) {
-        res = json_object_get(ack, "result");
-        res = res ? json_incref(res) : json_object();
-    } else {
-        const char *e = json_string_value(json_object_get(ack, "error"));
-        corral_cli_error("host %s refused: %s", host, e ? e : "(no reason given)");
+    corral_err_t err;
+    if (corral_lc_cmd(o->lc, host, op, req, &res, &err) != CORRAL_OK) {
+        corral_cli_error("%s", corral_err_msg(&err));
+        return NULL;
     }
-    json_decref(ack);
     return res;
 }
 
 /* Every host key answering ping.hosts. */
 static json_t *lc_hosts(lcmd_t *o) {
-    char subj[256];
-    snprintf(subj, sizeof subj, "wasmbus.ctl.%s.ping.hosts", o->lattice);
-    json_t *all = lc_collect(o, subj, "", LC_DISCOVER_MS), *keys = json_array(), *h;
-    size_t i;
-    json_array_foreach(all, i, h) {
-        const char *id = json_string_value(json_object_get(h, "id"));
-        if (id) json_array_append_new(keys, json_string(id));
-    }
-    json_decref(all);
-    return keys;
+    json_t *keys = corral_lc_hosts(o->lc);
+    return keys ? keys : json_array();
 }
 
 static json_t *lc_inventory(lcmd_t *o, const char *host) {
-    char subj[512], who[128];
-    snprintf(subj, sizeof subj, "wasmbus.ctl.%s.get.%s.inv", o->lattice, host);
-    snprintf(who, sizeof who, "host %s", host);
-    return lc_request(o, subj, json_object(), who);
+    json_t *inv = NULL;
+    corral_err_t err;
+    if (corral_lc_inventory(o->lc, host, &inv, &err) != CORRAL_OK) {
+        corral_cli_error("%s", corral_err_msg(&err));
+        return NULL;
+    }
+    return inv;
 }
 
 /* The host for a start: --host, else an auction ("actor" / "provider"). */
@@ -664,7 +567,7 @@ static const char *lc_place(lcmd_t *o, const char *what, char *buf, size_t n) {
                             o->constraints ? json_incref(o->constraints) : json_object());
     char *text = json_dumps(req, JSON_COMPACT);
     json_decref(req);
-    json_t *bids = lc_collect(o, subj, text ? text : "{}", LC_DISCOVER_MS);
+    json_t *bids = corral_lc_collect(o->lc, subj, text ? text : "{}", LC_DISCOVER_MS);
     free(text);
     size_t nb = json_array_size(bids);
     if (!nb) {
@@ -689,25 +592,11 @@ static const char *lc_place(lcmd_t *o, const char *what, char *buf, size_t n) {
 /* Hosts running an actor (by key or alias) or a provider (by key): from
  * every host's inventory. */
 static json_t *lc_hosts_running(lcmd_t *o, const char *what, int actor) {
-    json_t *keys = lc_hosts(o), *found = json_array(), *k;
-    size_t i, j;
-    json_array_foreach(keys, i, k) {
-        json_t *inv = lc_inventory(o, json_string_value(k)), *e;
-        json_array_foreach(json_object_get(inv, actor ? "actors" : "providers"), j, e) {
-            const char *key = json_string_value(json_object_get(e, "key"));
-            const char *alias = json_string_value(json_object_get(e, "call_alias"));
-            if ((key && strcmp(key, what) == 0) || (actor && alias && strcmp(alias, what) == 0)) {
-                json_array_append(found, k);
-                break;
-            }
-        }
-        json_decref(inv);
-    }
-    json_decref(keys);
-    if (!json_array_size(found))
-        corral_cli_error("no host of lattice %s runs %s %s", o->lattice,
-                         actor ? "actor" : "provider", what);
-    return found;
+    json_t *found = NULL;
+    corral_err_t err;
+    if (corral_lc_hosts_running(o->lc, what, actor, &found, &err) != CORRAL_OK)
+        corral_cli_error("%s", corral_err_msg(&err));
+    return found ? found : json_array();
 }
 
 static void lc_print_json(json_t *j) {
@@ -785,79 +674,21 @@ static int lc_get(lcmd_t *o) {
     return rc;
 }
 
-/* Puts the module into req: inline (module_b64) when the message stays under
- * the server's limit, else in the chunk bucket (module_ref). *prefix_out
- * names the chunks to purge afterwards. */
-static int lc_module(lcmd_t *o, const char *path, json_t *req, char *prefix_out, size_t n,
-                     kvStore **kv_out, jsCtx **js_out) {
-    corral_buf_t mod = CORRAL_BUF_INIT, b64 = CORRAL_BUF_INIT;
+/* Puts the module into req (corral_lc_module: inline, or by reference
+ * through the chunk bucket); 0, or an exit code after printing why. Follow
+ * with corral_lc_module_cleanup(m) in every case. */
+static int lc_module(lcmd_t *o, const char *path, json_t *req, corral_lc_module_t *m) {
     corral_err_t err;
-    int rc = CORRAL_EXIT_OK;
-    prefix_out[0] = 0;
-    if (corral_file_read(path, 0, &mod, &err) != CORRAL_OK) {
-        corral_cli_error("%s: %s", path, corral_err_msg(&err));
-        return CORRAL_EXIT_INPUT;
-    }
-    int64_t maxp = natsConnection_GetMaxPayload(o->nc);
-    if (maxp <= 0) maxp = 1 << 20;
-    if ((int64_t)(mod.len / 3 * 4 + 8192) < maxp) {
-        if (corral_base64_encode(mod.data, mod.len, &b64) || corral_buf_append(&b64, "", 1)) {
-            corral_cli_error("out of memory");
-            rc = CORRAL_EXIT_INTERNAL;
-        } else {
-            json_object_set_new(req, "module_b64", json_string((const char *)b64.data));
-        }
-        goto out;
-    }
-    char bucket[256];
-    snprintf(bucket, sizeof bucket, "CHUNKS_%s", o->lattice);
-    natsStatus s = natsConnection_JetStream(js_out, o->nc, NULL);
-    if (s == NATS_OK) s = js_KeyValue(kv_out, *js_out, bucket);
-    if (s != NATS_OK) {
-        corral_cli_error("%s is %zu bytes, above the server's message limit of %lld, and the "
-                         "lattice's chunk bucket %s cannot be opened: %s",
-                         path, mod.len, (long long)maxp, bucket, natsStatus_GetText(s));
-        rc = CORRAL_EXIT_FAIL;
-        goto out;
-    }
-    snprintf(prefix_out, n, "mod-%ld-%llu", (long)getpid(), (unsigned long long)corral_now_ns());
-    size_t cs = (size_t)(maxp > 20480 ? maxp - 16384 : 4096);
-    char key[128];
-    for (size_t off = 0, i = 0; off < mod.len; off += cs, i++) {
-        size_t len = mod.len - off < cs ? mod.len - off : cs;
-        snprintf(key, sizeof key, "%s.%zu", prefix_out, i);
-        if ((s = kvStore_Put(NULL, *kv_out, key, mod.data + off, (int)len)) != NATS_OK) {
-            corral_cli_error("storing %s in %s: %s", path, bucket, natsStatus_GetText(s));
-            rc = CORRAL_EXIT_FAIL;
-            goto out;
-        }
-    }
-    json_object_set_new(req, "module_ref", json_pack("{s:s, s:I}", "prefix", prefix_out, "size",
-                                                     (json_int_t)mod.len));
-out:
-    corral_buf_free(&mod);
-    corral_buf_free(&b64);
-    return rc;
-}
-
-/* Removes whatever chunks the host did not fetch (it purges those it read). */
-static void lc_module_cleanup(kvStore *kv, jsCtx *js, const char *prefix) {
-    if (kv && *prefix) {
-        kvKeysList l = {0};
-        if (kvStore_Keys(&l, kv, NULL) == NATS_OK) {
-            size_t pl = strlen(prefix);
-            for (int i = 0; i < l.Count; i++)
-                if (strncmp(l.Keys[i], prefix, pl) == 0 && l.Keys[i][pl] == '.')
-                    kvStore_Purge(kv, l.Keys[i], NULL);
-            kvKeysList_Destroy(&l);
-        }
-    }
-    kvStore_Destroy(kv);
-    jsCtx_Destroy(js);
+    corral_status_t st = corral_lc_module(o->lc, path, req, m, &err);
+    if (st == CORRAL_OK) return 0;
+    corral_cli_error("%s", corral_err_msg(&err));
+    return m->file_failed ? CORRAL_EXIT_INPUT
+           : st == CORRAL_ERR_NOMEM ? CORRAL_EXIT_INTERNAL
+                                    : CORRAL_EXIT_FAIL;
 }
 
 static int lc_start(lcmd_t *o) {
-    char hbuf[128], prefix[96];
+    char hbuf[128];
     const char *what = o->npos ? o->pos[0] : "";
     int actor = strcmp(what, "actor") == 0;
     if ((!actor && strcmp(what, "provider") != 0) || o->npos != 2) {
@@ -873,17 +704,16 @@ static int lc_start(lcmd_t *o) {
     if (!host) return CORRAL_EXIT_FAIL;
     json_t *res;
     if (actor) {
-        kvStore *kv = NULL;
-        jsCtx *js = NULL;
+        corral_lc_module_t m;
         json_t *req = json_deep_copy(o->aopts);
-        int rc = lc_module(o, o->pos[1], req, prefix, sizeof prefix, &kv, &js);
+        int rc = lc_module(o, o->pos[1], req, &m);
         if (rc) {
-            lc_module_cleanup(kv, js, prefix);
+            corral_lc_module_cleanup(&m);
             json_decref(req);
             return rc;
         }
         res = lc_cmd(o, host, "la", json_incref(req));
-        lc_module_cleanup(kv, js, prefix);
+        corral_lc_module_cleanup(&m);
         json_decref(req);
         if (!res) return CORRAL_EXIT_FAIL;
         if (o->json) {
@@ -932,13 +762,11 @@ static int lc_stop_update(lcmd_t *o, int update) {
         const char *host = json_string_value(h);
         json_t *res;
         if (update) {
-            char prefix[96];
-            kvStore *kv = NULL;
-            jsCtx *js = NULL;
+            corral_lc_module_t m;
             json_t *req = json_pack("{s:s}", "actor", target);
-            int mrc = lc_module(o, o->pos[2], req, prefix, sizeof prefix, &kv, &js);
+            int mrc = lc_module(o, o->pos[2], req, &m);
             res = mrc ? NULL : lc_cmd(o, host, "upd", json_incref(req));
-            lc_module_cleanup(kv, js, prefix);
+            corral_lc_module_cleanup(&m);
             json_decref(req);
             if (mrc) {
                 rc = mrc;
@@ -978,20 +806,12 @@ static int lc_link(lcmd_t *o) {
     for (int i = 3; i < o->npos; i++)
         if (!lc_kv(&o->values, o->pos[i], "value")) return CORRAL_EXIT_USAGE;
     const char *ln = o->link_name ? o->link_name : "default";
-    json_t *req = json_pack("{s:s, s:s, s:s}", "actor_id", o->pos[1], "contract_id", o->pos[2],
-                            "link_name", ln);
-    if (put) {
-        json_object_set_new(req, "values", o->values ? json_incref(o->values) : json_object());
-        if (o->provider) json_object_set_new(req, "provider_id", json_string(o->provider));
-    }
-    char subj[256], who[300];
-    snprintf(subj, sizeof subj, "wasmbus.ctl.%s.linkdefs.%s", o->lattice, put ? "put" : "del");
-    snprintf(who, sizeof who, "no host of lattice %s: linkdefs.%s", o->lattice, put ? "put" : "del");
-    json_t *ack = lc_request(o, subj, req, who);
-    if (!ack) return CORRAL_EXIT_FAIL;
-    int ok = json_is_true(json_object_get(ack, "accepted"));
+    json_t *ack = NULL;
+    corral_err_t err;
+    int ok = corral_lc_link(o->lc, put, o->pos[1], o->pos[2], ln, o->values,
+                            put ? o->provider : NULL, &ack, &err) == CORRAL_OK;
     if (!ok)
-        corral_cli_error("link %s refused: %s", what, lc_str(ack, "error", "(no reason given)"));
+        corral_cli_error("%s", corral_err_msg(&err));
     else if (o->json)
         lc_print_json(ack);
     else
@@ -1066,7 +886,7 @@ static int lc_call(lcmd_t *o) {
         goto out;
     }
     if (!lc_actor_key(o, o->pos[0], key, sizeof key)) goto out;
-    int64_t maxp = natsConnection_GetMaxPayload(o->nc);
+    int64_t maxp = natsConnection_GetMaxPayload(corral_lc_nats(o->lc));
     int chunked = (int64_t)body.len + 16384 > (maxp > 0 ? maxp : 1 << 20);
     /* the CLI is an anonymous origin named by the cluster key it signs with */
     inv.origin.public_key = pub;
@@ -1080,7 +900,7 @@ static int lc_call(lcmd_t *o) {
     }
     snprintf(bucket, sizeof bucket, "CHUNKS_%s", o->lattice);
     if (chunked) { /* above the limit: the host fetches "<id>.<i>" from the chunk bucket */
-        natsStatus s = natsConnection_JetStream(&js, o->nc, NULL);
+        natsStatus s = natsConnection_JetStream(&js, corral_lc_nats(o->lc), NULL);
         if (s == NATS_OK) s = js_KeyValue(&kv, js, bucket);
         size_t cs = (size_t)(maxp > 20480 ? maxp - 16384 : 4096);
         char ck[CORRAL_LATTICE_ID_MAX + 32];
@@ -1103,7 +923,8 @@ static int lc_call(lcmd_t *o) {
         goto out;
     }
     snprintf(subj, sizeof subj, "wasmbus.rpc.%s.%s", o->lattice, key);
-    natsStatus s = natsConnection_Request(&reply, o->nc, subj, wire.data, (int)wire.len, o->timeout_ms);
+    natsStatus s = natsConnection_Request(&reply, corral_lc_nats(o->lc), subj, wire.data,
+                                          (int)wire.len, o->timeout_ms);
     if (s == NATS_TIMEOUT) {
         corral_cli_error("actor %s did not answer in %ld ms", key, o->timeout_ms);
         goto out;
@@ -1132,7 +953,7 @@ static int lc_call(lcmd_t *o) {
     if (r.msg_len == 0 && r.content_length > 0) {
         /* a large answer waits in the chunk bucket under "<id>-r.<i>" */
         if (!kv) {
-            natsStatus ks = natsConnection_JetStream(&js, o->nc, NULL);
+            natsStatus ks = natsConnection_JetStream(&js, corral_lc_nats(o->lc), NULL);
             if (ks == NATS_OK) ks = js_KeyValue(&kv, js, bucket);
             if (ks != NATS_OK) {
                 corral_cli_error("the answer is in chunks but %s cannot be opened", bucket);
@@ -1232,8 +1053,7 @@ int corral_cli_lattice_cmd(int argc, char **argv) {
         rc = CORRAL_EXIT_USAGE;
     }
 out:
-    if (o.nc) natsConnection_Destroy(o.nc);
-    corral_nkey_wipe(&o.user);
+    corral_lc_close(o.lc);
     json_decref(o.aopts);
     json_decref(o.values);
     json_decref(o.constraints);
