@@ -47,6 +47,12 @@ static int run(char *const argv[], const char *logpath)
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) return -1;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+        /* the exec failed in the child (posix_spawn does this under
+         * valgrind, which cannot report it to the parent) */
+        errno = ENOENT;
+        return -1;
+    }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
@@ -366,16 +372,26 @@ static corral_status_t patch_back_edges(const char *line, size_t ll, corral_buf_
 
 /* Replaces wasm2c's own FUNC_PROLOGUE / FUNC_EPILOGUE / CALL_INDIRECT
  * definitions (ours in aot_rt.h take their place), puts a fuel check on
- * every jump back to a loop start, makes loads and stores address memory
- * through the pinned base register (CORRAL_MEM_DATA, aot_rt.h) and makes
- * the table helpers' bounds traps table traps (wasm2c raises the same OOB
- * for tables and memories). */
+ * every jump back to a loop start, makes loads and stores go through the
+ * function's local copy of memory 0 (corral_m_, declared by FUNC_PROLOGUE:
+ * guest stores cannot alias a local, so its base stays in a register; the
+ * memory never moves) and makes the table helpers' bounds traps table
+ * traps (wasm2c raises the same OOB for tables and memories). */
 static corral_status_t patch_c(const char *src, size_t len, corral_buf_t *out)
 {
     corral_status_t st = CORRAL_OK;
     size_t i = 0;
     int in_tables = 0; /* inside wasm2c's table helpers: their OOB is a table's */
     int nmem = 0;      /* load/store helper lines rewritten: must be 2 */
+    /* memory 0's field: loads and stores get the function's copy instead */
+    char memref[160] = "";
+    const char *am = memmem(src, len, "wasm_rt_allocate_memory(&instance->", 35);
+    if (am) {
+        const char *e = am + 35;
+        while (e < src + len && e - am < 120 && *e != ',') e++;
+        snprintf(memref, sizeof memref, "(&instance->%.*s, (u64)", (int)(e - am - 35), am + 35);
+    }
+    size_t memref_len = strlen(memref);
     while (i < len && st == CORRAL_OK) {
         const char *line = src + i;
         const char *nl = memchr(line, '\n', len - i);
@@ -413,8 +429,21 @@ static corral_status_t patch_c(const char *src, size_t len, corral_buf_t *out)
         } else if (rest > 22 && memcmp(p, "#define CALL_INDIRECT(", 22) == 0) {
             st = corral_buf_append_str(out, "#define W2C_UNUSED_CALL_INDIRECT(");
             if (st == CORRAL_OK) st = corral_buf_append(out, p + 22, rest - 22);
-        } else if (memmem(line, ll, "goto w2c_L", 10)) {
-            st = patch_back_edges(line, ll, out);
+        } else if ((memref_len && memmem(line, ll, memref, memref_len)) || memmem(line, ll, "goto w2c_L", 10)) {
+            /* loads and stores through the function's copy of memory 0
+             * (corral_m_, FUNC_PROLOGUE), then the loop back-edges */
+            corral_buf_t tmp = {0};
+            const char *q = line;
+            while (st == CORRAL_OK && memref_len) {
+                const char *m = memmem(q, (size_t)(line + ll - q), memref, memref_len);
+                if (!m) break;
+                st = corral_buf_append(&tmp, q, (size_t)(m - q));
+                if (st == CORRAL_OK) st = corral_buf_append_str(&tmp, "(&corral_m_, (u64)");
+                q = m + memref_len;
+            }
+            if (st == CORRAL_OK) st = corral_buf_append(&tmp, q, (size_t)(line + ll - q));
+            if (st == CORRAL_OK) st = patch_back_edges((const char *)tmp.data, tmp.len, out);
+            corral_buf_free(&tmp);
         } else {
             st = corral_buf_append(out, line, ll);
         }
@@ -526,7 +555,12 @@ corral_status_t corral_aot_compile(const uint8_t *wasm, size_t len, const char *
      * runs 1.5x native with it, 2.3x without. */
     char *cargv[] = {(char *)cc, "-O2", marchflag, "-mtune=generic", "-ffp-contract=off", "-fsignaling-nans",
                      "--param=max-inline-insns-auto=40",
-                     "-fPIC", "-shared", "-fvisibility=hidden", "-fno-strict-aliasing", "-w", "-Wl,-Bsymbolic", "-Wl,-z,now", incl, "-o", sopath, unitpath, "-lm", NULL};
+                     "-fPIC", "-shared", "-fvisibility=hidden", "-fno-strict-aliasing", "-w", "-Wl,-Bsymbolic", "-Wl,-z,now", incl, "-o", sopath, unitpath, "-lm", NULL, NULL};
+    /* CORRAL_AOT_EXPLICIT_CHECKS=1: wasm2c's bounds check on every access
+     * instead of guard pages (for memcheckers such as valgrind, which
+     * report each trapped out-of-bounds access as an invalid read) */
+    const char *xc = getenv("CORRAL_AOT_EXPLICIT_CHECKS");
+    if (xc && strcmp(xc, "1") == 0) cargv[sizeof cargv / sizeof cargv[0] - 2] = "-DCORRAL_AOT_EXPLICIT_CHECKS";
     rc = run(cargv, log);
     if (rc < 0) {
         st = corral_err_set(err, CORRAL_ERR_NOT_FOUND, "cannot run the C compiler '%s': %s (install gcc, or set CC)", cc,

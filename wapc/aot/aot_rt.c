@@ -14,7 +14,7 @@
  * PROT_NONE pages; the host's handler (aot_signal.c) finds the instance
  * through the thread slot set here and jumps to the same place. The
  * thread-local "current instance" is touched only at entry, exit, traps and
- * memory growth, never on the hot path; fuel, depth and the memory base
+ * memory growth, never on the hot path; fuel and depth
  * live in registers (aot_rt.h) from entry to exit.
  */
 #include <errno.h>
@@ -168,7 +168,6 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t initial, uint32_t max
     if (rt && !rt->mem_data) {
         rt->mem_data = m->data;
         rt->mem_size = (uint64_t)initial * CORRAL_RT_PAGE;
-        corral_mbase_ = m->data;
     }
 }
 
@@ -259,14 +258,13 @@ uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t *t, uint32_t del
 /* Runs fn(rt, arg, sp) with a trap landing pad; returns 0 or the trap.
  * Nested entries (a host function calling into another instance of this
  * artifact on the same thread) save and restore the outer state, and
- * every entry gives the host back its r13-r15 on the way out (aot_rt.h). */
+ * every entry gives the host back its r14/r15 on the way out (aot_rt.h). */
 typedef void (*corral_rt_body_t)(corral_aot_rt_t *rt, uint32_t arg, uint64_t *sp);
 
 static int corral_rt_enter(corral_aot_rt_t *rt, corral_rt_body_t fn, uint32_t arg, uint64_t *sp)
 {
     sigjmp_buf jb;
     volatile int64_t host_fuel = corral_fuel_, host_depth = corral_depth_left_;
-    uint8_t *volatile host_mbase = corral_mbase_;
     corral_aot_rt_t *volatile outer = corral_rt_cur;
     void *volatile outer_jmp = rt->jmp;
     corral_aot_rt_t **slot = rt->thread_slot();
@@ -278,7 +276,6 @@ static int corral_rt_enter(corral_aot_rt_t *rt, corral_rt_body_t fn, uint32_t ar
         rt->jmp = &jb;
         corral_fuel_ = rt->countdown;
         corral_depth_left_ = (int64_t)rt->max_depth - (int64_t)rt->depth;
-        corral_mbase_ = rt->mem_data;
         *slot = rt;
         fn(rt, arg, sp);
         rt->countdown = corral_fuel_;
@@ -288,6 +285,5 @@ static int corral_rt_enter(corral_aot_rt_t *rt, corral_rt_body_t fn, uint32_t ar
     corral_rt_cur = outer;
     corral_fuel_ = host_fuel;
     corral_depth_left_ = host_depth;
-    corral_mbase_ = host_mbase;
     return (int)rt->trap;
 }

@@ -13,14 +13,17 @@
  *     as in the interpreter, which charges the same two events;
  *   - call_indirect reports the same three traps as the interpreter.
  *
- * Speed: while wasm code runs, the fuel countdown, the remaining call depth
- * and the base of linear memory live in three callee-saved registers
- * reserved for the whole artifact (GCC global register variables: r15,
- * r14, r13 on x86-64). Nothing the guest stores can alias them, so loops
- * keep them in registers and a call costs no memory round trip. The entry
- * (corral_rt_enter, aot_rt.c) saves the host's values and restores them on
- * every way out; host code preserves them as the ABI requires of
- * callee-saved registers.
+ * Speed: while wasm code runs, the fuel countdown and the remaining call
+ * depth live in two callee-saved registers reserved for the whole artifact
+ * (GCC global register variables: r15, r14 on x86-64). Nothing the guest
+ * stores can alias them, so loops keep them in registers and a call costs
+ * no memory round trip. The entry (corral_rt_enter, aot_rt.c) saves the
+ * host's values and restores them on every way out; host code preserves
+ * them as the ABI requires of callee-saved registers. Each function takes
+ * a local copy of memory 0's base (corral_m_, below; aot_compile.c points
+ * wasm2c's loads and stores at it): a guest store cannot alias a local, so
+ * the base is not reloaded after every store as instance->w2c_memory.data
+ * would be.
  *
  * Memory accesses are not checked: a memory is a PROT_NONE reservation
  * covering every address a load or store can form (CORRAL_AOT_MEM_RESERVE),
@@ -44,7 +47,6 @@
 #if defined(__x86_64__)
 register int64_t corral_fuel_ __asm__("r15");
 register int64_t corral_depth_left_ __asm__("r14");
-register uint8_t *corral_mbase_ __asm__("r13");
 #define CORRAL_SP()                                                                             \
     __extension__({                                                                             \
         uintptr_t sp_;                                                                          \
@@ -65,12 +67,15 @@ __attribute__((cold, noinline)) void corral_rt_fuel(void *instance);
 #define CORRAL_LIKELY(x) __builtin_expect(!!(x), 1)
 #define CORRAL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* wasm2c's loads and stores address memory 0 through this (the module has
- * at most one memory, never imported on this tier, and it never moves). */
-#define CORRAL_MEM_DATA(mem) corral_mbase_
+/* wasm2c's loads and stores address memory through this: they get
+ * &corral_m_, the function's copy (the module has at most one memory,
+ * never imported on this tier, and its data never moves). */
+#define CORRAL_MEM_DATA(mem) ((mem)->data)
 
-/* One branch: any of fuel, depth or the stack distance going negative. */
+/* One branch: any of fuel, depth or the stack distance going negative.
+ * corral_m_: see CORRAL_MEM_DATA (unused, it costs nothing). */
 #define FUNC_PROLOGUE                                                                           \
+    wasm_rt_memory_t corral_m_ = {CORRAL_AOT_RT(instance)->mem_data};                           \
     do {                                                                                        \
         corral_aot_rt_t *rt_ = CORRAL_AOT_RT(instance);                                         \
         uintptr_t sp_ = CORRAL_SP();                                                            \
