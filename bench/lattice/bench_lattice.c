@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "corral_lattice.h"
 #include "nats_server.h"
@@ -115,18 +116,28 @@ static void *tp_main(void *a_) {
     return NULL;
 }
 
-/* Calls/s with `threads` callers, each one call at a time. */
+/* CPU seconds this process (every thread; not nats-server) has used. */
+static double cpu_s(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + (double)u.ru_stime.tv_sec +
+           u.ru_stime.tv_usec / 1e6;
+}
+
+/* Calls/s with `threads` callers, each one call at a time, and the CPU
+ * time (user + system, all of this process's threads) per call. */
 static void throughput(const char *name, call_fn fn, void *ctx, const uint8_t *p, size_t n,
                        double seconds, int threads) {
     atomic_long calls = 0, errors = 0;
     pthread_t th[256];
     tp_arg_t a = {fn, ctx, p, n, now_s() + seconds, &calls, &errors};
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     for (int i = 0; i < threads; i++) pthread_create(&th[i], NULL, tp_main, &a);
     for (int i = 0; i < threads; i++) pthread_join(th[i], NULL);
-    double dt = now_s() - t0;
-    printf("  %-40s %9.0f calls/s  (%d in flight, %ld calls, %ld errors)\n", name,
-           (double)calls / dt, threads, (long)calls, (long)errors);
+    double dt = now_s() - t0, dc = cpu_s() - c0;
+    printf("  %-40s %9.0f calls/s  %6.1f us CPU/call  (%d in flight, %ld calls, %ld errors)\n",
+           name, (double)calls / dt, calls ? dc * 1e6 / (double)calls : 0, threads, (long)calls,
+           (long)errors);
 }
 
 /* ---- raw crypto ----------------------------------------------------------------- */
