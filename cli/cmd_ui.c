@@ -2,10 +2,12 @@
  * cmd_ui.c - `corral ui`: serves the web dashboard (ui_server.h, docs/ui.md)
  * for a running host on a loopback port, prints its URL and runs until
  * SIGINT / SIGTERM. The page is cli/ui/index.html, embedded at build time
- * (cli/ui/embed.cmake).
+ * (cli/ui/embed.cmake). With --lattice it shows every host of a lattice,
+ * through the lattice control client (lattice_client.h).
  */
 #include <getopt.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -17,20 +19,32 @@ extern const size_t corral_ui_page_len;
 
 static void ui_usage(FILE *out) {
     fprintf(out,
-            "usage: corral ui [--run-dir D] [--port N] [--bind A] [--allow-remote]\n\n"
+            "usage: corral ui [--run-dir D] [--port N] [--bind A] [--allow-remote]\n"
+            "       corral ui --lattice L [--nats URL] [--nats-creds F] [--nats-nkey SEED|FILE]\n"
+            "                 [--timeout-ms MS] [--port N] [--bind A] [--allow-remote]\n\n"
             "Serves a web dashboard for a running host (corral up) and prints its URL:\n"
             "the host, its actors (revision, instances, calls, errors, calls/s and\n"
             "errors/s), providers and links, refreshed every second, with an update\n"
             "button (a signed module on this machine, as 'corral update actor') and a\n"
             "relink button (link del + link put, as 'corral link'). It talks to the host\n"
-            "over the control socket, like the other commands. Runs until Ctrl-C.\n\n"
+            "over the control socket, like the other commands. Runs until Ctrl-C.\n"
+            "With --lattice it shows every host of lattice L instead (key, labels, uptime,\n"
+            "each host's actors and providers, the lattice's links) and its buttons go\n"
+            "through the lattice, as 'corral update actor --lattice' and 'corral link\n"
+            "put|del --lattice' do.\n\n"
             "  --run-dir D      the host's run dir (default $XDG_RUNTIME_DIR/corral, else\n"
             "                   /tmp/corral-<uid>)\n"
             "  --port N         the port to serve on (default 0: a free port)\n"
             "  --bind A         the address to serve on (default 127.0.0.1). Only\n"
             "                   loopback addresses are accepted: the dashboard has no\n"
             "                   login, so anyone who can reach it can update actors\n"
-            "  --allow-remote   accept a --bind address that is not loopback anyway\n\n"
+            "  --allow-remote   accept a --bind address that is not loopback anyway\n"
+            "  --lattice L      show lattice L over NATS instead of one host\n"
+            "  --nats URL       its NATS server (default $CORRAL_NATS_URL, else\n"
+            "                   nats://127.0.0.1:4222)\n"
+            "  --nats-creds F, --nats-nkey SEED|FILE  NATS credentials, as for the\n"
+            "                   lattice commands\n"
+            "  --timeout-ms MS  how long to wait for each host's answer (default 2000)\n\n"
             "exit codes: 0 stopped by a signal, 1 cannot listen, 2 usage error (a\n"
             "            non-loopback --bind without --allow-remote), 4 internal error\n");
 }
@@ -56,6 +70,31 @@ corral_status_t corral_cli_ui_serve(const char *run_dir, uint16_t port, corral_u
     return st;
 }
 
+corral_status_t corral_cli_ui_serve_lattice(const char *lattice, const char *nats_url,
+                                            const char *nats_creds, const char *nats_nkey,
+                                            uint16_t port, corral_ui_t **out, corral_err_t *err) {
+    corral_ui_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.lattice = lattice;
+    cfg.nats_url = nats_url;
+    cfg.nats_creds = nats_creds;
+    cfg.nats_nkey = nats_nkey;
+    cfg.port = port;
+    cfg.page = corral_ui_page;
+    cfg.page_len = corral_ui_page_len;
+    corral_status_t st = corral_ui_new(&cfg, out, err);
+    if (st == CORRAL_OK && (st = corral_ui_start(*out, err)) != CORRAL_OK) {
+        corral_ui_free(*out);
+        *out = NULL;
+    }
+    if (st == CORRAL_OK) {
+        char url[128];
+        corral_ui_url(*out, url, sizeof url);
+        corral_log(CORRAL_LOG_INFO, "up", "dashboard of lattice %s at %s", lattice, url);
+    }
+    return st;
+}
+
 static volatile sig_atomic_t g_ui_stop;
 static void ui_on_signal(int sig) {
     (void)sig;
@@ -67,11 +106,16 @@ int corral_cli_ui(int argc, char **argv) {
                                          {"port", required_argument, NULL, 'p'},
                                          {"bind", required_argument, NULL, 'b'},
                                          {"allow-remote", no_argument, NULL, 'A'},
+                                         {"lattice", required_argument, NULL, 'l'},
+                                         {"nats", required_argument, NULL, 'n'},
+                                         {"nats-creds", required_argument, NULL, 'C'},
+                                         {"nats-nkey", required_argument, NULL, 'K'},
+                                         {"timeout-ms", required_argument, NULL, 'T'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     corral_ui_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
-    unsigned long long port = 0;
+    unsigned long long port = 0, timeout = 0;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -82,6 +126,15 @@ int corral_cli_ui(int argc, char **argv) {
             break;
         case 'b': cfg.bind = optarg; break;
         case 'A': cfg.allow_remote = 1; break;
+        case 'l': cfg.lattice = optarg; break;
+        case 'n': cfg.nats_url = optarg; break;
+        case 'C': cfg.nats_creds = optarg; break;
+        case 'K': cfg.nats_nkey = optarg; break;
+        case 'T':
+            if (!corral_cli_parse_uint("--timeout-ms", optarg, 1, 3600000, &timeout))
+                return CORRAL_EXIT_USAGE;
+            cfg.timeout_ms = (long)timeout;
+            break;
         case 'h': ui_usage(stdout); return CORRAL_EXIT_OK;
         default: ui_usage(stderr); return CORRAL_EXIT_USAGE;
         }
@@ -90,6 +143,15 @@ int corral_cli_ui(int argc, char **argv) {
         corral_cli_error("ui takes no arguments (see 'corral ui --help')");
         return CORRAL_EXIT_USAGE;
     }
+    if (!cfg.lattice && (cfg.nats_url || cfg.nats_creds || cfg.nats_nkey || cfg.timeout_ms)) {
+        corral_cli_error("--nats, --nats-creds, --nats-nkey and --timeout-ms need --lattice L");
+        return CORRAL_EXIT_USAGE;
+    }
+    if (cfg.lattice && cfg.run_dir) {
+        corral_cli_error("give --lattice or --run-dir, not both");
+        return CORRAL_EXIT_USAGE;
+    }
+    if (cfg.lattice && !cfg.nats_url && getenv("CORRAL_NATS_URL")) cfg.nats_url = getenv("CORRAL_NATS_URL");
     cfg.port = (uint16_t)port;
     cfg.page = corral_ui_page;
     cfg.page_len = corral_ui_page_len;
@@ -102,11 +164,15 @@ int corral_cli_ui(int argc, char **argv) {
         corral_cli_error("%s", corral_err_msg(&err));
         return st == CORRAL_ERR_INVALID_ARG ? CORRAL_EXIT_USAGE : corral_cli_exit_for(st);
     }
-    /* Not fatal: the host may be started after the dashboard. */
-    corral_ctl_t *probe = NULL;
-    if (corral_ctl_connect(cfg.run_dir, &probe, &err) != CORRAL_OK)
-        corral_cli_error("warning: %s (the page shows the host once it runs)", corral_err_msg(&err));
-    corral_ctl_close(probe);
+    /* Not fatal: the host may be started after the dashboard. (On a lattice
+     * the first page request connects to NATS and says so if it cannot.) */
+    if (!cfg.lattice) {
+        corral_ctl_t *probe = NULL;
+        if (corral_ctl_connect(cfg.run_dir, &probe, &err) != CORRAL_OK)
+            corral_cli_error("warning: %s (the page shows the host once it runs)",
+                             corral_err_msg(&err));
+        corral_ctl_close(probe);
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -130,7 +196,8 @@ int corral_cli_ui(int argc, char **argv) {
     }
     char url[128];
     corral_ui_url(ui, url, sizeof url);
-    printf("corral ui: serving %s (Ctrl-C stops)\n", url);
+    if (cfg.lattice) printf("corral ui: serving %s for lattice %s (Ctrl-C stops)\n", url, cfg.lattice);
+    else printf("corral ui: serving %s (Ctrl-C stops)\n", url);
     fflush(stdout);
     while (!g_ui_stop) sigsuspend(&old);
 done:

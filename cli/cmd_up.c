@@ -516,9 +516,14 @@ int corral_cli_up(int argc, char **argv) {
                    metrics_bind ? metrics_bind : "127.0.0.1",
                    (unsigned)corral_host_metrics_http_port(metrics_srv));
     }
-    /* the dashboard is a client of the control socket opened just above */
+    /* the dashboard is a client of the control socket opened just above, or
+     * on a lattice of the lattice (docs/ui.md); a seed given as text was
+     * wiped above, so only a seed file reaches it */
     if (ui_port >= 0 &&
-        (st = corral_cli_ui_serve(run_dir, (uint16_t)ui_port, &ui, &err)) != CORRAL_OK) {
+        (st = lattice ? corral_cli_ui_serve_lattice(lattice, nats_url, nats_creds,
+                                                    nats_nkey && *nats_nkey ? nats_nkey : NULL,
+                                                    (uint16_t)ui_port, &ui, &err)
+                      : corral_cli_ui_serve(run_dir, (uint16_t)ui_port, &ui, &err)) != CORRAL_OK) {
         corral_cli_error("cannot serve the dashboard: %s", corral_err_msg(&err));
         goto stop;
     }

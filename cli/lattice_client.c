@@ -70,6 +70,10 @@ corral_status_t corral_lc_connect(const corral_lc_config_t *cfg, corral_lc_t **o
         st = corral_err_set(err, CORRAL_ERR_INVALID_ARG, "NATS options: %s", natsStatus_GetText(s));
         goto fail;
     }
+    if (cfg->keep_reconnecting && (s = natsOptions_SetMaxReconnect(no, -1)) != NATS_OK) {
+        st = corral_err_set(err, CORRAL_ERR_INVALID_ARG, "NATS options: %s", natsStatus_GetText(s));
+        goto fail;
+    }
     if (cfg->creds && (s = natsOptions_SetUserCredentialsFromFiles(no, cfg->creds, NULL)) != NATS_OK) {
         st = corral_err_set(err, CORRAL_ERR_INVALID_ARG, "--nats-creds %s: %s", cfg->creds,
                             natsStatus_GetText(s));

@@ -54,6 +54,8 @@ typedef struct corral_lc_config {
     const char *nkey;      /* a NATS user nkey seed (SU...) or its file, or NULL */
     long timeout_ms;       /* how long to wait for each answer; 0 = 2000 */
     const char *conn_name; /* the NATS connection's name; NULL = "corral-cli" */
+    int keep_reconnecting; /* a long-lived client (the dashboard): retry a lost
+                              server for ever instead of libnats' 60 times */
     /* Told about a host that failed while several were asked (a host that
      * did not answer its inventory request while looking for an actor): the
      * request goes on with the others. NULL = not told. Called on the

@@ -9,6 +9,14 @@
  * request: inventory for the tables, update_actor for the update button,
  * link_del + link_put for the relink button - the same operations
  * `corral get`, `corral update actor` and `corral link` send.
+ *
+ * The lattice backend (a lattice name in the configuration) answers the
+ * same three API calls through lattice_client.h instead, the path of
+ * `corral get hosts|inventory|links`, `corral update actor` and `corral
+ * link put|del` with --lattice: ping.hosts and every host's inventory for
+ * the tables, upd on every host running the actor, linkdefs.del + put.
+ * The request checks (parse_body, get_str, the module path, the values)
+ * are the same functions for both.
  */
 #include "ui_server.h"
 
@@ -28,6 +36,9 @@
 #include <sys/stat.h>
 
 #include "control_client.h"
+#ifdef CORRAL_HAVE_LATTICE
+#include "lattice_client.h"
+#endif
 
 #define UI_MAX_FIELD 256u       /* actor, contract id, link name, value key */
 #define UI_MAX_PATH 4096u       /* module path */
@@ -38,7 +49,7 @@
 #define UI_DISCARD_MAX (1u << 20) /* bytes of an oversize body read before closing */
 
 typedef struct ui_counter {
-    char key[64];
+    char key[128]; /* the actor's key; "<host key>/<actor key>" on a lattice */
     unsigned long long calls, errors;
     double cps, eps;
     int have_rate;
@@ -46,6 +57,12 @@ typedef struct ui_counter {
 
 struct corral_ui {
     char *run_dir;
+    char *lattice, *nats_url, *nats_creds, *nats_nkey; /* lattice != NULL: the lattice backend */
+    long timeout_ms;
+#ifdef CORRAL_HAVE_LATTICE
+    pthread_mutex_t lc_mu; /* guards lc (connected on first use) */
+    corral_lc_t *lc;
+#endif
     char bind[INET6_ADDRSTRLEN];
     int ipv6;
     uint16_t port;
@@ -225,6 +242,16 @@ static unsigned long long uint_of(json_t *o, const char *name) {
                                                            : 0;
 }
 
+/* Names an actor's counters: its key, with its host's in front on a
+ * lattice (the same actor runs on several hosts, each counting its own). */
+static int counter_key(json_t *a, char *out, size_t n) {
+    const char *key = json_string_value(json_object_get(a, "key"));
+    const char *host = json_string_value(json_object_get(a, "host_key"));
+    if (!key) return 0;
+    int len = host ? snprintf(out, n, "%s/%s", host, key) : snprintf(out, n, "%s", key);
+    return len > 0 && (size_t)len < n;
+}
+
 /* Samples the actors' call and error counters and sets calls_per_s /
  * errors_per_s (null until two samples exist) on each actor object, like
  * `corral top` does between two scrapes. A sample younger than 0.5 s is not
@@ -244,8 +271,8 @@ static corral_status_t add_rates(corral_ui_t *ui, json_t *inv, uint64_t now) {
         }
         size_t m = 0;
         json_array_foreach(actors, i, a) {
-            const char *key = json_string_value(json_object_get(a, "key"));
-            if (!key || strlen(key) >= sizeof next[m].key) continue;
+            char key[sizeof next[m].key];
+            if (!counter_key(a, key, sizeof key)) continue;
             ui_counter_t *c = &next[m++];
             snprintf(c->key, sizeof c->key, "%s", key);
             c->calls = uint_of(a, "calls");
@@ -265,8 +292,9 @@ static corral_status_t add_rates(corral_ui_t *ui, json_t *inv, uint64_t now) {
         ui->interval_s = dt;
     }
     json_array_foreach(actors, i, a) {
-        const char *key = json_string_value(json_object_get(a, "key"));
-        const ui_counter_t *c = key ? counter_find(ui->counters, ui->n_counters, key) : NULL;
+        char key[sizeof ui->counters[0].key];
+        const ui_counter_t *c =
+            counter_key(a, key, sizeof key) ? counter_find(ui->counters, ui->n_counters, key) : NULL;
         if (!json_is_object(a)) continue;
         json_object_set_new(a, "calls_per_s", c && c->have_rate ? json_real(c->cps) : json_null());
         json_object_set_new(a, "errors_per_s", c && c->have_rate ? json_real(c->eps) : json_null());
@@ -277,7 +305,17 @@ done:
     return st;
 }
 
+#ifdef CORRAL_HAVE_LATTICE
+static void lat_state(corral_ui_t *ui, corral_ui_response_t *rs);
+#endif
+
 static void api_state(corral_ui_t *ui, corral_ui_response_t *rs) {
+#ifdef CORRAL_HAVE_LATTICE
+    if (ui->lattice) {
+        lat_state(ui, rs);
+        return;
+    }
+#endif
     corral_err_t err;
     corral_err_clear(&err);
     json_t *inv = NULL;
@@ -300,16 +338,321 @@ static void api_state(corral_ui_t *ui, corral_ui_response_t *rs) {
     reply_json(rs, 200, inv);
 }
 
+/* ---- the lattice backend ---------------------------------------------- */
+
+#ifdef CORRAL_HAVE_LATTICE
+
+/* The lattice client, connected on first use and kept for the server's
+ * life (libnats reconnects it for ever); never freed while requests run. */
+static corral_status_t lat_client(corral_ui_t *ui, corral_lc_t **out, corral_err_t *err) {
+    corral_status_t st = CORRAL_OK;
+    pthread_mutex_lock(&ui->lc_mu);
+    if (!ui->lc) {
+        corral_lc_config_t cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.lattice = ui->lattice;
+        cfg.url = ui->nats_url;
+        cfg.creds = ui->nats_creds;
+        cfg.nkey = ui->nats_nkey;
+        cfg.timeout_ms = ui->timeout_ms;
+        cfg.conn_name = "corral-ui";
+        cfg.keep_reconnecting = 1;
+        st = corral_lc_connect(&cfg, &ui->lc, err);
+        /* a bad credential is not the browser's fault: the lattice is unreachable */
+        if (st == CORRAL_ERR_INVALID_ARG) st = CORRAL_ERR_IO;
+    }
+    *out = ui->lc;
+    pthread_mutex_unlock(&ui->lc_mu);
+    return st;
+}
+
+static int host_key_ok(const char *s) { return s && *s && strlen(s) < 64 && !strpbrk(s, ".*> "); }
+
+/* Copies each object of src into dst with "host_key" added. */
+static int append_with_host(json_t *dst, json_t *src, const char *host) {
+    size_t i;
+    json_t *e;
+    json_array_foreach(src, i, e) {
+        json_t *c = json_is_object(e) ? json_deep_copy(e) : NULL;
+        if (!c || json_object_set_new(c, "host_key", json_string(host)) ||
+            json_array_append_new(dst, c))
+            return 0;
+    }
+    return 1;
+}
+
+/* GET /api/state on a lattice: every host answering ping.hosts (sorted by
+ * key), each host's inventory (its actors and providers flattened into
+ * lists carrying "host_key"), and the lattice's link definitions. */
+static void lat_state(corral_ui_t *ui, corral_ui_response_t *rs) {
+    corral_err_t err;
+    corral_err_clear(&err);
+    corral_lc_t *lc;
+    corral_status_t st = lat_client(ui, &lc, &err);
+    if (st != CORRAL_OK) {
+        reply_host_error(rs, st, &err);
+        return;
+    }
+    json_t *ping = corral_lc_ping(lc), *sorted = json_array(), *hosts = json_array();
+    json_t *actors = json_array(), *provs = json_array(), *links = json_array(), *out = NULL, *h;
+    json_t *ll = NULL;
+    size_t i, j;
+    if (!ping || !sorted || !hosts || !actors || !provs || !links) goto nomem;
+    json_array_foreach(ping, i, h) {
+        const char *id = json_string_value(json_object_get(h, "id"));
+        if (!host_key_ok(id)) continue; /* hostile or broken answer */
+        for (j = 0; j < json_array_size(sorted); j++)
+            if (strcmp(id, json_string_value(json_object_get(json_array_get(sorted, j), "id"))) < 0)
+                break;
+        if (json_array_insert(sorted, j, h)) goto nomem;
+    }
+    if (!json_array_size(sorted)) {
+        corral_err_set(&err, CORRAL_ERR_CLOSED, "no host of lattice %s answered ping.hosts in %d ms",
+                       ui->lattice, CORRAL_LC_DISCOVER_MS);
+        reply_host_error(rs, CORRAL_ERR_CLOSED, &err);
+        goto done;
+    }
+    json_array_foreach(sorted, i, h) {
+        const char *id = json_string_value(json_object_get(h, "id"));
+        json_t *inv = NULL, *labels = json_object_get(h, "labels");
+        json_t *up = json_object_get(h, "uptime_seconds");
+        st = corral_lc_inventory(lc, id, &inv, &err);
+        if (st == CORRAL_OK) {
+            if (json_is_object(json_object_get(inv, "labels"))) labels = json_object_get(inv, "labels");
+            if (json_is_integer(json_object_get(inv, "uptime_s"))) up = json_object_get(inv, "uptime_s");
+        }
+        json_t *ho = json_pack("{s:s, s:O, s:O, s:I, s:I}", "host_key", id, "labels",
+                               json_is_object(labels) ? labels : json_object(), "uptime_s",
+                               json_is_integer(up) ? up : json_integer(0), "actors",
+                               (json_int_t)json_array_size(json_object_get(inv, "actors")),
+                               "providers",
+                               (json_int_t)json_array_size(json_object_get(inv, "providers")));
+        if (ho && st != CORRAL_OK) json_object_set_new(ho, "error", json_string(corral_err_msg(&err)));
+        int ok = ho && json_array_append_new(hosts, ho) == 0 &&
+                 append_with_host(actors, json_object_get(inv, "actors"), id) &&
+                 append_with_host(provs, json_object_get(inv, "providers"), id);
+        json_decref(inv);
+        if (!ok) goto nomem;
+    }
+    out = json_pack("{s:s, s:O, s:O, s:O, s:O}", "lattice", ui->lattice, "hosts", hosts, "actors",
+                    actors, "providers", provs, "links", links);
+    if (!out) goto nomem;
+    /* the link definitions are the lattice's (its bucket), not one host's */
+    if ((st = corral_lc_links(lc, &ll, &err)) != CORRAL_OK) {
+        json_object_set_new(out, "links_error", json_string(corral_err_msg(&err)));
+    } else {
+        json_array_foreach(ll, i, h) {
+            const char *a = json_string_value(json_object_get(h, "actor_id"));
+            const char *c = json_string_value(json_object_get(h, "contract_id"));
+            const char *n = json_string_value(json_object_get(h, "link_name"));
+            const char *p = json_string_value(json_object_get(h, "provider_id"));
+            json_t *v = json_object_get(h, "values");
+            if (!a || !c) continue;
+            json_t *l = json_pack("{s:s, s:s, s:s, s:O}", "actor", a, "contract_id", c, "link_name",
+                                  n && *n ? n : "default", "values",
+                                  json_is_object(v) ? v : json_object());
+            if (l && p && *p) json_object_set_new(l, "provider", json_string(p));
+            if (!l || json_array_append_new(links, l)) goto nomem;
+        }
+    }
+    if (add_rates(ui, out, corral_now_ns()) != CORRAL_OK) goto nomem;
+    reply_json(rs, 200, out);
+    out = NULL;
+    goto done;
+nomem:
+    reply_error(rs, 500, "out of memory");
+done:
+    json_decref(out);
+    json_decref(ll);
+    json_decref(ping);
+    json_decref(sorted);
+    json_decref(hosts);
+    json_decref(actors);
+    json_decref(provs);
+    json_decref(links);
+}
+
+/* POST /api/update on a lattice: the module to every host running the
+ * actor (or to "host" alone), as `corral update actor --lattice` does. The
+ * answer is the first host's result plus "hosts" (every host's); a host
+ * that refuses makes it the refusal, saying how many hosts took it. */
+static void lat_update(corral_ui_t *ui, const char *actor, const char *path, const char *host,
+                       corral_ui_response_t *rs) {
+    corral_err_t err, first_err;
+    corral_err_clear(&err);
+    corral_err_clear(&first_err);
+    corral_lc_t *lc;
+    json_t *hosts = NULL, *results = json_array(), *h;
+    corral_status_t first = CORRAL_OK;
+    size_t i;
+    corral_status_t st = lat_client(ui, &lc, &err);
+    if (st == CORRAL_OK) {
+        if (host) {
+            if (!host_key_ok(host)) {
+                reply_error(rs, 400, "field 'host' must be a host key (N...)");
+                goto done;
+            }
+            hosts = json_pack("[s]", host);
+        } else {
+            st = corral_lc_hosts_running(lc, actor, 1, &hosts, &err);
+        }
+    }
+    if (st != CORRAL_OK || !results || !hosts) {
+        if (st == CORRAL_OK) reply_error(rs, 500, "out of memory");
+        else reply_host_error(rs, st, &err);
+        goto done;
+    }
+    json_array_foreach(hosts, i, h) {
+        json_t *res = NULL;
+        const char *hk = json_string_value(h);
+        if ((st = corral_lc_update(lc, hk, actor, path, &res, &err)) != CORRAL_OK) {
+            if (first == CORRAL_OK) {
+                first = st;
+                first_err = err;
+            }
+            continue;
+        }
+        if (!json_is_object(res) || json_object_set_new(res, "host_id", json_string(hk)) ||
+            json_array_append_new(results, res)) {
+            json_decref(res);
+            reply_error(rs, 500, "out of memory");
+            goto done;
+        }
+    }
+    if (first != CORRAL_OK) {
+        if (json_array_size(results))
+            corral_err_wrap(&first_err, "updated on %zu of %zu hosts", json_array_size(results),
+                            json_array_size(hosts));
+        reply_host_error(rs, first, &first_err);
+        goto done;
+    }
+    json_t *out = json_deep_copy(json_array_get(results, 0));
+    if (!out || json_object_set(out, "hosts", results)) {
+        json_decref(out);
+        reply_error(rs, 500, "out of memory");
+        goto done;
+    }
+    reply_json(rs, 200, out);
+done:
+    json_decref(hosts);
+    json_decref(results);
+}
+
+/* An actor's module key: as given when a link names it, else from the
+ * lattice's claims by call alias or name (what `corral call --lattice`
+ * does); NULL when unknown. */
+static const char *lat_actor_key(corral_lc_t *lc, const char *lattice, json_t *links,
+                                 const char *actor, char *buf, size_t n) {
+    size_t i;
+    json_t *l, *claims = NULL, *c;
+    json_array_foreach(links, i, l) {
+        const char *a = json_string_value(json_object_get(l, "actor_id"));
+        if (a && strcmp(a, actor) == 0) return actor;
+    }
+    char subj[256], who[300];
+    corral_err_t err;
+    snprintf(subj, sizeof subj, "wasmbus.ctl.%s.get.claims", lattice);
+    snprintf(who, sizeof who, "no host of lattice %s (asked for its claims)", lattice);
+    if (corral_lc_request(lc, subj, json_object(), who, &claims, &err) != CORRAL_OK) return NULL;
+    buf[0] = 0;
+    json_array_foreach(json_object_get(claims, "claims"), i, c) {
+        const char *alias = json_string_value(json_object_get(c, "call_alias"));
+        const char *name = json_string_value(json_object_get(c, "name"));
+        const char *sub = json_string_value(json_object_get(c, "sub"));
+        if (sub && ((alias && strcmp(alias, actor) == 0) || (name && strcmp(name, actor) == 0))) {
+            snprintf(buf, n, "%s", sub);
+            break;
+        }
+    }
+    json_decref(claims);
+    return buf[0] ? buf : NULL;
+}
+
+/* POST /api/relink on a lattice: linkdefs.del of the existing definition,
+ * then linkdefs.put with the new name and values (its provider kept), as
+ * `corral link del` and `corral link put` with --lattice send. A refused
+ * put puts the old definition back. */
+static void lat_relink(corral_ui_t *ui, const char *actor, const char *contract, const char *name,
+                       const char *new_name, json_t *values, corral_ui_response_t *rs) {
+    corral_err_t err;
+    corral_err_clear(&err);
+    corral_lc_t *lc;
+    json_t *links = NULL, *l, *link = NULL, *old = NULL;
+    char kbuf[128];
+    size_t i;
+    corral_status_t st = lat_client(ui, &lc, &err);
+    if (st == CORRAL_OK) st = corral_lc_links(lc, &links, &err);
+    if (st != CORRAL_OK) {
+        reply_host_error(rs, st, &err);
+        goto done;
+    }
+    const char *key = lat_actor_key(lc, ui->lattice, links, actor, kbuf, sizeof kbuf);
+    if (!key) {
+        reply_error(rs, 404, "no actor '%.256s' in lattice %s (neither a linked key nor a known "
+                             "call alias or name)", actor, ui->lattice);
+        goto done;
+    }
+    json_array_foreach(links, i, l) {
+        const char *la = json_string_value(json_object_get(l, "actor_id"));
+        const char *lc_ = json_string_value(json_object_get(l, "contract_id"));
+        const char *ln = json_string_value(json_object_get(l, "link_name"));
+        if (la && lc_ && strcmp(la, key) == 0 && strcmp(lc_, contract) == 0 &&
+            strcmp(ln && *ln ? ln : "default", name) == 0) {
+            link = l;
+            break;
+        }
+    }
+    if (!link) {
+        reply_error(rs, 404, "lattice %s has no link of actor '%.256s' to %.256s named '%.256s'",
+                    ui->lattice, actor, contract, name);
+        goto done;
+    }
+    old = json_object_get(link, "values");
+    old = json_is_object(old) ? json_deep_copy(old) : json_object();
+    const char *prov = json_string_value(json_object_get(link, "provider_id"));
+    if (prov && !*prov) prov = NULL;
+    if (!old) {
+        reply_error(rs, 500, "out of memory");
+        goto done;
+    }
+    if ((st = corral_lc_link(lc, 0, key, contract, name, NULL, NULL, NULL, &err)) != CORRAL_OK) {
+        reply_host_error(rs, st, &err);
+        goto done;
+    }
+    if ((st = corral_lc_link(lc, 1, key, contract, new_name, values, prov, NULL, &err)) != CORRAL_OK) {
+        corral_err_t err2;
+        corral_err_clear(&err2);
+        if (corral_lc_link(lc, 1, key, contract, name, old, prov, NULL, &err2) == CORRAL_OK)
+            corral_err_wrap(&err, "the lattice refused the new link (the old link is back)");
+        else
+            corral_err_wrap(&err, "the lattice refused the new link, and putting the old link back "
+                                  "failed too (%s)", corral_err_msg(&err2));
+        reply_host_error(rs, st, &err);
+        goto done;
+    }
+    reply_json(rs, 200,
+               json_pack("{s:s, s:s, s:s, s:O, s:s, s:O}", "actor", key, "contract_id", contract,
+                         "link_name", new_name, "values", values, "old_link_name", name,
+                         "old_values", old));
+done:
+    json_decref(old);
+    json_decref(links);
+}
+
+#endif /* CORRAL_HAVE_LATTICE */
+
 /* ---- POST /api/update ------------------------------------------------- */
 
 static void api_update(corral_ui_t *ui, const corral_ui_request_t *rq, corral_ui_response_t *rs) {
     static const char *const fields[] = {"actor", "path", NULL};
-    const char *actor, *path;
+    static const char *const lat_fields[] = {"actor", "path", "host", NULL};
+    const char *actor, *path, *host = NULL;
     char *abs = NULL;
-    json_t *body = parse_body(rq, fields, rs), *res = NULL;
+    json_t *body = parse_body(rq, ui->lattice ? lat_fields : fields, rs), *res = NULL;
     if (!body) return;
     if (!get_str(body, "actor", UI_MAX_FIELD, NULL, &actor, rs) ||
-        !get_str(body, "path", UI_MAX_PATH, NULL, &path, rs))
+        !get_str(body, "path", UI_MAX_PATH, NULL, &path, rs) ||
+        (json_object_get(body, "host") && !get_str(body, "host", UI_MAX_FIELD, NULL, &host, rs)))
         goto done;
     /* the server's working directory means nothing to someone in a browser */
     if (path[0] != '/') {
@@ -325,6 +668,13 @@ static void api_update(corral_ui_t *ui, const corral_ui_request_t *rq, corral_ui
         reply_error(rs, 400, "%.512s: not a regular file", path);
         goto done;
     }
+#ifdef CORRAL_HAVE_LATTICE
+    if (ui->lattice) {
+        lat_update(ui, actor, abs, host, rs);
+        goto done;
+    }
+#endif
+    (void)host;
     corral_err_t err;
     corral_err_clear(&err);
     corral_status_t st = ctl_call(
@@ -435,6 +785,12 @@ static void api_relink(corral_ui_t *ui, const corral_ui_request_t *rq, corral_ui
         }
     }
     if (!check_values(values, rs)) goto done;
+#ifdef CORRAL_HAVE_LATTICE
+    if (ui->lattice) {
+        lat_relink(ui, actor, contract, name, new_name, values, rs);
+        goto done;
+    }
+#endif
 
     corral_err_t err;
     corral_err_clear(&err);
@@ -624,6 +980,15 @@ corral_status_t corral_ui_new(const corral_ui_config_t *cfg, corral_ui_t **out, 
                               "address, and the dashboard has no login (anyone who can reach "
                               "it can update actors); add --allow-remote to do it anyway",
                               bind);
+    if (cfg->lattice) {
+#ifndef CORRAL_HAVE_LATTICE
+        return corral_err_set(err, CORRAL_ERR_UNSUPPORTED,
+                              "this corral was built without lattice support (libnats)");
+#endif
+        if (!*cfg->lattice || strpbrk(cfg->lattice, ".*> "))
+            return corral_err_set(err, CORRAL_ERR_INVALID_ARG, "lattice name '%s' is not valid",
+                                  cfg->lattice);
+    }
     if (cfg->token && (strlen(cfg->token) < 16 || strlen(cfg->token) > 64))
         return corral_err_set(err, CORRAL_ERR_INVALID_ARG, "the token must be 16 to 64 characters");
     corral_ui_t *ui = corral_calloc(1, sizeof *ui);
@@ -632,12 +997,27 @@ corral_status_t corral_ui_new(const corral_ui_config_t *cfg, corral_ui_t **out, 
         corral_free(ui);
         return corral_err_set(err, CORRAL_ERR_INTERNAL, "cannot create a lock");
     }
+#ifdef CORRAL_HAVE_LATTICE
+    if (pthread_mutex_init(&ui->lc_mu, NULL) != 0) {
+        pthread_mutex_destroy(&ui->mu);
+        corral_free(ui);
+        return corral_err_set(err, CORRAL_ERR_INTERNAL, "cannot create a lock");
+    }
+#endif
     snprintf(ui->bind, sizeof ui->bind, "%s", bind);
     ui->ipv6 = v6;
     ui->port = cfg->port;
     ui->page = cfg->page;
     ui->page_len = cfg->page ? cfg->page_len : 0;
     if (cfg->run_dir && !(ui->run_dir = corral_strdup(cfg->run_dir))) {
+        st = corral_err_set(err, CORRAL_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    ui->timeout_ms = cfg->timeout_ms;
+    if ((cfg->lattice && !(ui->lattice = corral_strdup(cfg->lattice))) ||
+        (cfg->nats_url && !(ui->nats_url = corral_strdup(cfg->nats_url))) ||
+        (cfg->nats_creds && !(ui->nats_creds = corral_strdup(cfg->nats_creds))) ||
+        (cfg->nats_nkey && !(ui->nats_nkey = corral_strdup(cfg->nats_nkey)))) {
         st = corral_err_set(err, CORRAL_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -662,6 +1042,14 @@ void corral_ui_free(corral_ui_t *ui) {
     if (!ui) return;
     if (ui->d) MHD_stop_daemon(ui->d);
     pthread_mutex_destroy(&ui->mu);
+#ifdef CORRAL_HAVE_LATTICE
+    corral_lc_close(ui->lc);
+    pthread_mutex_destroy(&ui->lc_mu);
+#endif
+    corral_free(ui->lattice);
+    corral_free(ui->nats_url);
+    corral_free(ui->nats_creds);
+    corral_free(ui->nats_nkey);
     corral_free(ui->counters);
     corral_free(ui->run_dir);
     corral_free(ui);

@@ -6,6 +6,11 @@
  * get inventory`, `corral update actor` and `corral link`: it adds no
  * host-side protocol.
  *
+ * With a lattice configured (corral_ui_config_t.lattice) the dashboard shows
+ * every host of that lattice instead, through the lattice control client
+ * (lattice_client.h, the path of `corral ... --lattice`): the same API and
+ * the same input checks, another backend.
+ *
  * Every HTTP request is treated as hostile: the Host header must name this
  * server (a DNS-rebinding guard), POSTs need the per-run token in the
  * X-Corral-UI-Token header (another web page cannot read it, so it cannot
@@ -41,12 +46,23 @@ typedef struct corral_ui_config {
                                  "{{TOKEN}}" and "{{NONCE}}" are filled in per response */
     size_t page_len;
     const char *token;        /* the POST token; NULL = 32 random hex digits */
+    /* The lattice backend: when lattice is set, run_dir is not used and every
+     * request goes over NATS (lattice_client.h) to the lattice's hosts. The
+     * strings are copied. NATS is first reached on the first request (the
+     * dashboard may start before it). */
+    const char *lattice;      /* the lattice name, or NULL for one host's socket */
+    const char *nats_url;     /* NULL = nats://127.0.0.1:4222 */
+    const char *nats_creds;   /* a NATS credentials file, or NULL */
+    const char *nats_nkey;    /* a NATS user nkey seed or its file, or NULL */
+    long timeout_ms;          /* per lattice answer; 0 = 2000 */
 } corral_ui_config_t;
 
 /* Checks the configuration and makes a server that does not listen yet.
  * Errors: CORRAL_ERR_INVALID_ARG (bind is not an IPv4/IPv6 address or
  * "localhost"; bind is not loopback and allow_remote is 0 - the message
- * says why), CORRAL_ERR_IO (no randomness for the token), CORRAL_ERR_NOMEM.
+ * says why; a lattice name that cannot be a subject token),
+ * CORRAL_ERR_UNSUPPORTED (a lattice, in a build without lattice support),
+ * CORRAL_ERR_IO (no randomness for the token), CORRAL_ERR_NOMEM.
  * *out is NULL on failure. */
 corral_status_t corral_ui_new(const corral_ui_config_t *cfg, corral_ui_t **out, corral_err_t *err);
 
@@ -101,6 +117,12 @@ void corral_ui_response_free(corral_ui_response_t *rs);
  * corral_ui_start. Free with corral_ui_free before the host stops. */
 corral_status_t corral_cli_ui_serve(const char *run_dir, uint16_t port, corral_ui_t **out,
                                     corral_err_t *err);
+
+/* The same for `corral up --lattice L --ui-port N`: the lattice view of
+ * lattice L at nats_url (creds / nkey as for the host, NULL = none). */
+corral_status_t corral_cli_ui_serve_lattice(const char *lattice, const char *nats_url,
+                                            const char *nats_creds, const char *nats_nkey,
+                                            uint16_t port, corral_ui_t **out, corral_err_t *err);
 
 #ifdef __cplusplus
 }
