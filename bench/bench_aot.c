@@ -6,9 +6,10 @@
  *   (naming kernels runs only those; --wapc adds part 3 to such a run)
  *
  * 1. Kernels: each kernel in kernels/ natively (gcc -O2), compiled by
- *    corral_aot_compile (wasm2c + cc -O2 -march=native, Corral's runtime with
- *    explicit bounds checks, depth and fuel counting) and on the
- *    interpreter; checksums must agree. Times are CPU time of the calling
+ *    corral_aot_compile (wasm2c + cc -O2 -march=native, Corral's runtime:
+ *    guard-page memories, depth, stack and fuel checks at every function
+ *    entry and fuel at every loop back-edge) and on the interpreter;
+ *    checksums must agree. Times are CPU time of the calling
  *    thread (bench_util.h); native and AOT best of two, interpreter one run.
  * 2. Compile cost: wall time and peak RSS of the compiler processes
  *    (getrusage RUSAGE_CHILDREN max RSS: the largest child, i.e. cc1) for
