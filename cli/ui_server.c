@@ -421,9 +421,11 @@ static void lat_state(corral_ui_t *ui, corral_ui_response_t *rs) {
             if (json_is_object(json_object_get(inv, "labels"))) labels = json_object_get(inv, "labels");
             if (json_is_integer(json_object_get(inv, "uptime_s"))) up = json_object_get(inv, "uptime_s");
         }
-        json_t *ho = json_pack("{s:s, s:O, s:O, s:I, s:I}", "host_key", id, "labels",
-                               json_is_object(labels) ? labels : json_object(), "uptime_s",
-                               json_is_integer(up) ? up : json_integer(0), "actors",
+        /* "o" takes the reference made here (also when the pack fails) */
+        json_t *ho = json_pack("{s:s, s:o, s:o, s:I, s:I}", "host_key", id, "labels",
+                               json_is_object(labels) ? json_incref(labels) : json_object(),
+                               "uptime_s", json_is_integer(up) ? json_incref(up) : json_integer(0),
+                               "actors",
                                (json_int_t)json_array_size(json_object_get(inv, "actors")),
                                "providers",
                                (json_int_t)json_array_size(json_object_get(inv, "providers")));
@@ -448,9 +450,9 @@ static void lat_state(corral_ui_t *ui, corral_ui_response_t *rs) {
             const char *p = json_string_value(json_object_get(h, "provider_id"));
             json_t *v = json_object_get(h, "values");
             if (!a || !c) continue;
-            json_t *l = json_pack("{s:s, s:s, s:s, s:O}", "actor", a, "contract_id", c, "link_name",
+            json_t *l = json_pack("{s:s, s:s, s:s, s:o}", "actor", a, "contract_id", c, "link_name",
                                   n && *n ? n : "default", "values",
-                                  json_is_object(v) ? v : json_object());
+                                  json_is_object(v) ? json_incref(v) : json_object());
             if (l && p && *p) json_object_set_new(l, "provider", json_string(p));
             if (!l || json_array_append_new(links, l)) goto nomem;
         }
