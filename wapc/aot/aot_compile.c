@@ -1,11 +1,11 @@
 /*
  * aot_compile.c - the compile pipeline of the AOT tier (corral_aot.h):
  * validate with the interpreter's loader, wasm2c the module, patch the
- * generated C (Corral's prologue, loop heads and call_indirect), write the
- * glue (export trampolines, import thunks, the corral_aot_desc symbol) and
- * the runtime (aot_rt.c, embedded), build one translation unit with the
- * system C compiler into a shared object, and wrap it in the artifact
- * header. Also the cache directory rules.
+ * generated C (Corral's prologue, loop back-edges, memory accesses and
+ * call_indirect), write the glue (export trampolines, import thunks, the
+ * corral_aot_desc symbol) and the runtime (aot_rt.c, embedded), build one
+ * translation unit with the system C compiler into a shared object, and
+ * wrap it in the artifact header. Also the cache directory rules.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -188,7 +188,7 @@ corral_status_t corral_aot_call(corral_aot_instance_t *inst, int32_t idx, const 
                                 corral_err_t *err);
 
 /* Safe from any thread: the running call traps "interrupted" at its next
- * function entry or loop head (within a few thousand of them). */
+ * function entry or jump back to a loop start (within a few thousand). */
 void corral_aot_instance_interrupt(corral_aot_instance_t *inst);
 
 /* Memory 0: as corral_vm_memory_slice / corral_vm_memory_size. */
