@@ -18,7 +18,10 @@ ui_cleanup() {
 trap ui_cleanup EXIT
 
 start_ui() {
-  "$CORRAL" ui --run-dir "$RUN" "$@" >"$T/ui.log" 2>&1 &
+  # the log exists before the loop reads it: the child opens it in its own
+  # time, and a sed on a missing file would end the test (set -e)
+  : >"$T/ui.log"
+  "$CORRAL" ui --run-dir "$RUN" "$@" >>"$T/ui.log" 2>&1 &
   UI_PID=$!
   for _ in $(seq 200); do
     UI_URL=$(sed -n 's|^corral ui: serving \(http://[^ ]*\) .*|\1|p' "$T/ui.log")

@@ -10,10 +10,16 @@
 # inventory --lattice --json` reports; a lower revision refused with the
 # host's reason), relink (`corral get links --lattice --json` shows the new
 # values), bad requests answered 4xx with a JSON error, option errors, and
-# the same view from `corral up --lattice --ui-port 0`.
-#   ui_lattice.sh <corral> <guests> <keys> <source dir> <http_load> <nats-server>
+# the same view from `corral up --lattice --ui-port 0`. Then, with Debian's
+# Chromium and the pinned playwright-core (`npm ci` into npm dir, as
+# ui_browser.sh does), driver_lattice.js uses the page's buttons; without
+# them that part fails when CI=true and is skipped (said so) otherwise.
+#   ui_lattice.sh <corral> <guests> <keys> <source dir> <http_load> <nats-server> <npm dir>
 . "$(dirname "$0")/../lattice_integration/lib.sh"
+NPM_DIR=$7
 lt_init "$@"
+CHROMIUM=${CORRAL_CHROMIUM:-/usr/bin/chromium}
+HERE=$(cd "$(dirname "$0")" && pwd)
 UI_PID=
 ui_lt_cleanup() {
   if [ -n "${UI_PID:-}" ] && kill -0 "$UI_PID" 2>/dev/null; then
@@ -46,7 +52,7 @@ A=$(hkey a) B=$(hkey b)
 # echo under a fresh module key, revisions 1 and 2
 "$CORRAL" keys gen module --json | python3 -c 'import json,sys;print(json.load(sys.stdin)["seed"])' > "$T/echo.nk"
 ECHO=$("$CORRAL" keys get "$T/echo.nk")
-for r in 1 2; do
+for r in 1 2 3; do
   "$CORRAL" claims sign "$GUESTS/echo.wasm" --issuer "$KEYS/dev_account.nk" --subject "$T/echo.nk" \
     --name echo --call-alias uiecho --rev "$r" -o "$T/echo$r.wasm" >/dev/null
 done
@@ -54,7 +60,9 @@ lc start actor "$T/echo1.wasm" --host "$A" >/dev/null || fail "start echo on A"
 lc start actor "$T/echo1.wasm" --host "$B" >/dev/null || fail "start echo on B"
 lc link put "$ECHO" wasmcloud:keyvalue UI_K=v1 --link-name uil >/dev/null || fail "link put"
 
-"$CORRAL" ui "${L[@]}" >"$T/ui.log" 2>&1 &
+# the log exists before the loop reads it (the child opens it in its own time)
+: >"$T/ui.log"
+"$CORRAL" ui "${L[@]}" >>"$T/ui.log" 2>&1 &
 UI_PID=$!
 UI_URL=
 for _ in $(seq 200); do
@@ -151,6 +159,28 @@ r=$(ui_post /api/update "{\"actor\":\"uiecho\",\"path\":\"$T/echo2.wasm\",\"nope
 check "update with an unknown field: 400" "${r%% *}" 400
 r=$(ui_req POST /api/relink -H 'Content-Type: application/json' --data '{}')
 check "relink without the token: 403" "${r%% *}" 403
+
+# The buttons in a browser (driver_lattice.js)
+browser_missing=
+[ -x "$CHROMIUM" ] || browser_missing="no Chromium at $CHROMIUM (Debian package chromium)"
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || browser_missing="node/npm are not installed"
+if [ -n "$browser_missing" ]; then
+  if [ "${CI:-}" = true ]; then fail "$browser_missing (CI=true: scripts/setup.sh installs it)"
+  else echo "SKIP: $browser_missing: the lattice view not tested in a browser"; fi
+else
+  mkdir -p "$NPM_DIR"
+  if ! cmp -s "$HERE/package-lock.json" "$NPM_DIR/package-lock.json" || [ ! -d "$NPM_DIR/node_modules/playwright-core" ]; then
+    cp "$HERE/package.json" "$HERE/package-lock.json" "$NPM_DIR/"
+    (cd "$NPM_DIR" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error) >"$T/npm.log" 2>&1 ||
+      { fail "npm ci failed"; cat "$T/npm.log"; }
+  fi
+  out=$(UI_URL=$UI_URL CORRAL=$CORRAL CHROMIUM=$CHROMIUM LATTICE=$LATTICE NATS_URL=$NATS_URL \
+        HOST_A=$A HOST_B=$B ECHO=$ECHO ECHO3=$T/echo3.wasm LINK_NAME=uil2 \
+        NODE_PATH=$NPM_DIR/node_modules timeout 120 node "$HERE/driver_lattice.js" 2>&1) && rc=0 || rc=$?
+  printf '%s\n' "$out"
+  FAILS=$((FAILS + $(printf '%s\n' "$out" | grep -c '^FAIL:' || true)))
+  [ "$rc" = 0 ] || [ "$FAILS" != 0 ] || fail "driver_lattice.js exited $rc"
+fi
 
 kill -TERM "$UI_PID"
 rc=0; wait "$UI_PID" || rc=$?
