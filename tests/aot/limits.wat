@@ -29,6 +29,11 @@
     (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
       (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1)))))))
   (func $forever (export "forever") (call $forever))
+  ;; 2^n calls and no loop: only function entries can stop it
+  (func $fan (export "fan") (param i32)
+    (if (local.get 0) (then
+      (call $fan (i32.sub (local.get 0) (i32.const 1)))
+      (call $fan (i32.sub (local.get 0) (i32.const 1))))))
   (func (export "count") (param i32) (result i32) (local i32)
     (block $done (loop $l
       (br_if $done (i32.ge_u (local.get 1) (local.get 0)))

@@ -305,6 +305,31 @@ TEST(deadline) {
     mods_close();
 }
 
+/* Recursion without loops (2^60 calls) is stopped too: fuel, deadline and
+ * interrupt are checked at function entries, also in calls gcc inlined. */
+TEST(recursion_limits) {
+    REQUIRE(mods_open());
+    pair_t p;
+    corral_err_t ea, ev;
+    corral_status_t vst;
+    corral_vm_limits_t lim = {.deadline_ns = 50 * 1000 * 1000};
+    REQUIRE(pair_new(&p, &lim, &ea, &ev, &vst) == CORRAL_OK);
+    uint64_t n = 60;
+    CHECK(both(&p, "fan", &n, 1, NULL, 0) == CORRAL_ERR_TRAP_DEADLINE);
+    pair_free(&p);
+    /* fan(n) makes 2^(n+1) - 1 calls: fan(10) needs 2047 units of fuel */
+    corral_vm_limits_t lf = {.fuel = 2047};
+    REQUIRE(pair_new(&p, &lf, &ea, &ev, &vst) == CORRAL_OK);
+    n = 10;
+    CHECK(both(&p, "fan", &n, 1, NULL, 0) == CORRAL_OK);
+    n = 11;
+    CHECK(both(&p, "fan", &n, 1, NULL, 0) == CORRAL_ERR_TRAP_FUEL_EXHAUSTED);
+    n = 60;
+    CHECK(both(&p, "fan", &n, 1, NULL, 0) == CORRAL_ERR_TRAP_FUEL_EXHAUSTED);
+    pair_free(&p);
+    mods_close();
+}
+
 static void *interrupter(void *arg) {
     struct timespec ts = {0, 50 * 1000 * 1000};
     nanosleep(&ts, NULL);
@@ -613,6 +638,6 @@ TEST(teardown) {
 }
 
 TEST_MAIN(TEST_ENTRY(values), TEST_ENTRY(memory), TEST_ENTRY(traps), TEST_ENTRY(call_depth), TEST_ENTRY(fuel),
-          TEST_ENTRY(deadline), TEST_ENTRY(interrupt), TEST_ENTRY(fuel_edge), TEST_ENTRY(guard_pages),
+          TEST_ENTRY(deadline), TEST_ENTRY(interrupt), TEST_ENTRY(recursion_limits), TEST_ENTRY(fuel_edge), TEST_ENTRY(guard_pages),
           TEST_ENTRY(host_fault_not_trapped), TEST_ENTRY(artifact_checks), TEST_ENTRY(cache_dir),
           TEST_ENTRY(compile_errors), TEST_ENTRY(vm_api), TEST_ENTRY(teardown))

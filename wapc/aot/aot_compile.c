@@ -392,6 +392,9 @@ static corral_status_t patch_c(const char *src, size_t len, corral_buf_t *out)
         snprintf(memref, sizeof memref, "(&instance->%.*s, (u64)", (int)(e - am - 35), am + 35);
     }
     size_t memref_len = strlen(memref);
+    char memrepl[200] = "";
+    if (memref_len) /* "(&instance->w2c_x, (u64)" -> "(CORRAL_MEMREF(&instance->w2c_x), (u64)" */
+        snprintf(memrepl, sizeof memrepl, "(CORRAL_MEMREF(%.*s), (u64)", (int)(memref_len - 8), memref + 1);
     while (i < len && st == CORRAL_OK) {
         const char *line = src + i;
         const char *nl = memchr(line, '\n', len - i);
@@ -438,7 +441,7 @@ static corral_status_t patch_c(const char *src, size_t len, corral_buf_t *out)
                 const char *m = memmem(q, (size_t)(line + ll - q), memref, memref_len);
                 if (!m) break;
                 st = corral_buf_append(&tmp, q, (size_t)(m - q));
-                if (st == CORRAL_OK) st = corral_buf_append_str(&tmp, "(&corral_m_, (u64)");
+                if (st == CORRAL_OK) st = corral_buf_append_str(&tmp, memrepl);
                 q = m + memref_len;
             }
             if (st == CORRAL_OK) st = corral_buf_append(&tmp, q, (size_t)(line + ll - q));

@@ -67,10 +67,17 @@ __attribute__((cold, noinline)) void corral_rt_fuel(void *instance);
 #define CORRAL_LIKELY(x) __builtin_expect(!!(x), 1)
 #define CORRAL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* wasm2c's loads and stores address memory through this: they get
- * &corral_m_, the function's copy (the module has at most one memory,
- * never imported on this tier, and its data never moves). */
+/* wasm2c's loads and stores address memory through this; aot_compile.c
+ * passes them CORRAL_MEMREF(&instance->w2c_<memory>): &corral_m_, the
+ * function's copy (the module has at most one memory, never imported on
+ * this tier, and its data never moves). With explicit checks they need the
+ * live size, so the instance's own memory. */
 #define CORRAL_MEM_DATA(mem) ((mem)->data)
+#ifdef CORRAL_AOT_EXPLICIT_CHECKS
+#define CORRAL_MEMREF(m) (m)
+#else
+#define CORRAL_MEMREF(m) (&corral_m_)
+#endif
 
 /* One branch: any of fuel, depth or the stack distance going negative.
  * corral_m_: see CORRAL_MEM_DATA (unused, it costs nothing). */
