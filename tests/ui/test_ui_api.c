@@ -238,6 +238,28 @@ TEST(config_refuses_non_loopback) {
     corral_ui_free(ui);
 }
 
+/* This test is built without libnats: a lattice is refused up front, with
+ * the reason (tests/ui/ui_lattice.sh tests the lattice backend itself). */
+TEST(lattice_needs_lattice_support) {
+    corral_ui_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    corral_err_t err;
+    corral_ui_t *ui = NULL;
+    cfg.lattice = "default";
+#ifdef CORRAL_HAVE_LATTICE
+    CHECK_EQ_INT(corral_ui_new(&cfg, &ui, &err), CORRAL_OK);
+    corral_ui_free(ui);
+    ui = NULL;
+    cfg.lattice = "a.b";
+    CHECK_EQ_INT(corral_ui_new(&cfg, &ui, &err), CORRAL_ERR_INVALID_ARG);
+    CHECK_CONTAINS(corral_err_msg(&err), "is not valid");
+#else
+    CHECK_EQ_INT(corral_ui_new(&cfg, &ui, &err), CORRAL_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(corral_err_msg(&err), "without lattice support");
+#endif
+    CHECK(ui == NULL);
+}
+
 TEST(page_has_token_and_nonce) {
     corral_ui_t *ui = new_ui();
     REQUIRE(ui);
@@ -513,7 +535,8 @@ TEST(relink_is_del_then_put) {
     host_stop(&h);
 }
 
-TEST_MAIN(TEST_ENTRY(config_refuses_non_loopback), TEST_ENTRY(page_has_token_and_nonce),
+TEST_MAIN(TEST_ENTRY(config_refuses_non_loopback), TEST_ENTRY(lattice_needs_lattice_support),
+          TEST_ENTRY(page_has_token_and_nonce),
           TEST_ENTRY(routing_and_host_header), TEST_ENTRY(post_guards), TEST_ENTRY(bodies_validated),
           TEST_ENTRY(no_host_is_502), TEST_ENTRY(state_rates_from_two_samples),
           TEST_ENTRY(update_sends_the_resolved_path), TEST_ENTRY(relink_is_del_then_put))
