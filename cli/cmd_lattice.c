@@ -12,6 +12,8 @@
  *                         the host commands as control requests to one host
  *                         of the lattice (chosen by --host or an auction),
  *                         and `call` as a cluster-signed invocation.
+ * The host commands' requests go through lattice_client.h (shared with the
+ * lattice view of `corral ui`); this file parses, prints and picks exit codes.
  * Built with lattice support when the corral_lattice target exists
  * (CORRAL_HAVE_LATTICE); otherwise each says so and exits 4.
  */
