@@ -13,12 +13,14 @@
  *     check on every call;
  *   - the same remote call between two members started with
  *     insecure_unsigned (no token at all): what anti-forgery costs.
- * Latency is measured one call at a time with the three kinds (and a raw
- * sign + verify) interleaved call by call, so each sees the same machine
- * load (this machine is shared); each round prints p50/p99, the p50 ratios
- * to the bare round trip, and the floor ratio (bare + raw sign + raw
- * verify) / bare that no signed call can beat. Calls/s are measured with
- * many callers in flight.
+ * Latency is measured one call at a time, the three kinds (and a raw
+ * sign + verify) first interleaved call by call, so each sees the same
+ * machine load (this machine is shared), then each alone in turn (as
+ * before issue 6 was worked on: a tight loop of one kind keeps its threads
+ * and CPUs hot, which favours the bare echo most); each round prints
+ * p50/p99, the p50 ratios to the bare round trip, and the floor ratio
+ * (bare + raw sign + raw verify) / bare that no signed call can beat.
+ * Calls/s are measured with many callers in flight.
  *
  * usage: corral_bench_lattice [--nats URL] [--seconds S] [--threads T]
  *                             [--size N] [--rounds R]
@@ -224,6 +226,37 @@ static int sign_only(void *ctx, const uint8_t *p, size_t n) {
     return bad;
 }
 
+/* `rounds` rounds of the four kinds (interleaved call by call, or each
+ * alone in turn), each round's p50/p99 and ratios, then their means. */
+static void rounds_of(series_t *s, int rounds, int inter, const uint8_t *p, size_t n,
+                      double seconds) {
+    const char *m = inter ? "interleaved" : "sequential";
+    for (int k = 0; k < 4; k++) s[k].p50_sum = s[k].p99_sum = 0;
+    for (int r = 0; r < rounds; r++) {
+        if (inter) interleaved(s, 4, p, n, seconds);
+        else
+            for (int k = 0; k < 4; k++) interleaved(&s[k], 1, p, n, seconds);
+        double p50[4];
+        for (int k = 0; k < 4; k++) {
+            p50[k] = pct(&s[k], 50);
+            double p99 = pct(&s[k], 99);
+            s[k].p50_sum += p50[k];
+            s[k].p99_sum += p99;
+            printf("  round %d  %-38s p50 %7.1f us  p99 %7.1f us  (%zu calls, %d errors)\n", r + 1,
+                   s[k].name, p50[k], p99, s[k].n, s[k].errors);
+        }
+        printf("  round %d  p50 ratio to bare: signed %.2fx, unsigned %.2fx, floor %.2fx\n", r + 1,
+               p50[1] / p50[0], p50[2] / p50[0], (p50[0] + p50[3]) / p50[0]);
+    }
+    printf("%s, mean of %d round(s): bare p50 %.1f us | signed p50 %.1f us, p99 %.1f us | "
+           "unsigned p50 %.1f us, p99 %.1f us | raw sign + verify p50 %.1f us\n",
+           m, rounds, s[0].p50_sum / rounds, s[1].p50_sum / rounds, s[1].p99_sum / rounds,
+           s[2].p50_sum / rounds, s[2].p99_sum / rounds, s[3].p50_sum / rounds);
+    printf("%s: signed p50 ratio %.2fx (goal <= 1.50x), unsigned p50 ratio %.2fx, floor %.2fx\n",
+           m, s[1].p50_sum / s[0].p50_sum, s[2].p50_sum / s[0].p50_sum,
+           (s[0].p50_sum + s[3].p50_sum) / s[0].p50_sum);
+}
+
 static int member_start(corral_host_t **h, corral_lattice_t **l, const char *lattice,
                         const char *seed, int insecure_unsigned);
 
@@ -311,9 +344,6 @@ int main(int argc, char **argv) {
     memcpy(uns.key, info.key, sizeof uns.key);
     memcpy(local.key, info.key, sizeof local.key);
 
-    printf("one call at a time, the kinds interleaved call by call; the bare echo runs\n"
-           "over the lattice members' own NATS connections (same natsOptions, SendAsap on);\n"
-           "'floor' is bare + raw sign + raw verify: the least a signed call can take here\n");
     series_t s[4] = {
         {.name = "bare cnats request-reply", .fn = bare_call},
         {.name = "remote actor call, signed+verified", .fn = lattice_call, .ctx = &sig},
@@ -325,29 +355,14 @@ int main(int argc, char **argv) {
         s[k].cap = 1 << 20;
         s[k].lat = malloc(s[k].cap * sizeof *s[k].lat);
     }
-    for (int r = 0; r < rounds; r++) {
-        interleaved(s, 4, payload, size, seconds);
-        double p50[4];
-        for (int k = 0; k < 4; k++) {
-            p50[k] = pct(&s[k], 50);
-            double p99 = pct(&s[k], 99);
-            s[k].p50_sum += p50[k];
-            s[k].p99_sum += p99;
-            printf("  round %d  %-38s p50 %7.1f us  p99 %7.1f us  (%zu calls, %d errors)\n", r + 1,
-                   s[k].name, p50[k], p99, s[k].n, s[k].errors);
-        }
-        printf("  round %d  p50 ratio to bare: signed %.2fx, unsigned %.2fx, floor %.2fx\n", r + 1,
-               p50[1] / p50[0], p50[2] / p50[0], (p50[0] + p50[3]) / p50[0]);
-    }
-    printf("mean of %d round(s): bare p50 %.1f us | signed p50 %.1f us (%.2fx), p99 %.1f us | "
-           "unsigned p50 %.1f us (%.2fx), p99 %.1f us\n",
-           rounds, s[0].p50_sum / rounds, s[1].p50_sum / rounds, s[1].p50_sum / s[0].p50_sum,
-           s[1].p99_sum / rounds, s[2].p50_sum / rounds, s[2].p50_sum / s[0].p50_sum,
-           s[2].p99_sum / rounds);
-    printf("  signed p50 ratio %.2fx (goal <= 1.50x), unsigned p50 ratio %.2fx, floor %.2fx "
-           "(raw sign + verify p50 %.1f us)\n",
-           s[1].p50_sum / s[0].p50_sum, s[2].p50_sum / s[0].p50_sum,
-           (s[0].p50_sum + s[3].p50_sum) / s[0].p50_sum, s[3].p50_sum / rounds);
+    printf("one call at a time; the bare echo runs over the lattice members' own NATS\n"
+           "connections (same natsOptions, SendAsap on); 'floor' is (bare + raw sign + raw\n"
+           "verify) / bare: the least ratio a signed call can have here\n");
+    printf("interleaved: the kinds take turns call by call (each sees the same load)\n");
+    rounds_of(s, rounds, 1, payload, size, seconds);
+    printf("sequential: each kind alone for %.1f s in turn (a tight loop keeps its threads "
+           "hot)\n", seconds / 2);
+    rounds_of(s, rounds, 0, payload, size, seconds / 2);
     for (int k = 0; k < 4; k++) free(s[k].lat);
     alone("same call, callee local (no NATS)", lattice_call, &local, payload, size, seconds / 4);
 
