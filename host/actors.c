@@ -618,6 +618,7 @@ corral_status_t corral_host_actor_start(corral_host_t *h, const uint8_t *wasm, s
     core->host = h;
     core->limits = merge_limits(h, opts ? &opts->limits : NULL);
     atomic_init(&core->native, native);
+    core->engine = engine_of(h, opts);
     pthread_mutex_init(&core->health_mu, NULL);
     atomic_init(&ver->refs, 1); /* the master list's */
     ver->core = core;
@@ -789,19 +790,35 @@ corral_status_t corral_host_actor_update(corral_host_t *h, const char *actor, co
     corral_claims_t *claims = NULL;
     corral_wapc_module_t *mod = NULL;
     actor_ver_t *nv = NULL;
-    int is_unsigned = 0, caps_changed = 0;
+    int is_unsigned = 0, caps_changed = 0, want_bg = 0, native = 0;
     corral_status_t st;
     if (!actor) return corral_err_set(err, CORRAL_ERR_INVALID_ARG, "update actor: actor is required");
     if ((st = verify(h, wasm, len, 0, &claims, &is_unsigned, err)) != CORRAL_OK) {
         corral_err_wrap(err, "update of %s refused", actor);
         return st;
     }
+    /* The new module is built before the control lock is taken, on the tier the
+     * actor was started with (an AOT compile can take seconds); the checks run
+     * under the lock, after it. */
+    corral_host_engine_t engine = CORRAL_HOST_ENGINE_INTERP;
+    pthread_mutex_lock(&h->ctl);
+    actor_entry_t *ent = host_find_actor_entry(h, actor);
+    if (ent) engine = ent->ver->core->engine;
+    pthread_mutex_unlock(&h->ctl);
+    if (engine == CORRAL_HOST_ENGINE_DEFAULT) engine = CORRAL_HOST_ENGINE_INTERP;
+    if ((st = module_for_engine(h, engine, NULL, wasm, len, claims->sub ? claims->sub : actor, &mod,
+                                &want_bg, &native, err)) != CORRAL_OK) {
+        corral_err_wrap(err, "update of %s refused: the new module is not a usable waPC module",
+                        actor);
+        pthread_mutex_lock(&h->ctl);
+        goto fail;
+    }
     pthread_mutex_lock(&h->ctl);
     if (!host_running(h, err)) {
         st = CORRAL_ERR_STATE;
         goto fail;
     }
-    actor_entry_t *ent = host_find_actor_entry(h, actor);
+    ent = host_find_actor_entry(h, actor);
     if (!ent) {
         st = no_actor(err, actor);
         goto fail;
@@ -826,11 +843,6 @@ corral_status_t corral_host_actor_update(corral_host_t *h, const char *actor, co
                             c->key, claims->call_alias);
         goto fail;
     }
-    if ((st = corral_wapc_module_new(wasm, len, &mod, err)) != CORRAL_OK) {
-        corral_err_wrap(err, "update of %s refused: the new module is not a usable waPC module",
-                        c->key);
-        goto fail;
-    }
     nv = corral_calloc(1, sizeof *nv);
     if (!nv) {
         st = corral_err_set(err, CORRAL_ERR_NOMEM, "out of memory updating actor %s", c->key);
@@ -840,7 +852,7 @@ corral_status_t corral_host_actor_update(corral_host_t *h, const char *actor, co
         corral_err_wrap(err, "update of %s failed (the old version keeps running)", c->key);
         goto fail;
     }
-    atomic_store(&c->native, 0); /* an update runs on the interpreter */
+    atomic_store(&c->native, native);
     corral_wapc_module_free(mod);
     mod = NULL;
     atomic_init(&nv->refs, 1);
@@ -853,6 +865,9 @@ corral_status_t corral_host_actor_update(corral_host_t *h, const char *actor, co
     actor_ver_retain(nv);
     actor_ver_t *old_cur = atomic_exchange(&c->cur, nv);
     host_apply_actor_links(h, nv); /* the links carry the claims: re-send them */
+#ifdef CORRAL_HOST_HAVE_AOT
+    if (want_bg) aot_bg_start(h, c, nv, wasm, len); /* AUTO: native again once compiled */
+#endif
     (void)host_publish(h, NULL);
     corral_wapc_pool_stats_t ps;
     corral_wapc_pool_stats(c->pool, &ps);

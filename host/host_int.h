@@ -82,6 +82,7 @@ typedef struct actor_core {
     atomic_long inflight; /* calls running on this actor */
     atomic_int stopping;  /* set by stop: calls that have not begun are refused */
     atomic_int native;    /* the pool runs AOT native code (inventory "engine") */
+    corral_host_engine_t engine; /* the tier chosen at start; updates keep it (set once) */
     /* the current version (one reference), read by dispatch under a snapshot
      * pin; replaced by update and cleared by stop, the old one released only
      * after the next publish */

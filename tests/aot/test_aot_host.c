@@ -14,6 +14,10 @@
  * another module's artifact and another ABI each leave the actor on the
  * interpreter with its exact reason logged once; an unsigned artifact in
  * the host's cache is taken as it is.
+ *
+ * Updates keep the tier the actor was started on: AOT compiles the new
+ * revision before the swap, AUTO swaps to the interpreter and then to native
+ * code again in the background under traffic, INTERP stays interpreted.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -442,4 +446,138 @@ TEST(signed_artifacts) {
     CHECK(system(cmd) == 0);
 }
 
-TEST_MAIN(TEST_ENTRY(auto_swaps_live_and_caches), TEST_ENTRY(signed_artifacts))
+/* ---- updates keep the tier ------------------------------------------------------------------- */
+
+/* echo.wasm signed with the given keys and revision. The claims are not part
+ * of the module hash, so each revision also gets a custom section of its own:
+ * a new hash, so a new artifact (the code itself stays echo). */
+static int signed_echo(const corral_nkey_t *acct, const corral_nkey_t *mod, int64_t rev, corral_buf_t *out) {
+    corral_buf_t w = {0};
+    corral_err_t err;
+    corral_err_clear(&err);
+    corral_claims_sign_opts_t o = {0};
+    o.name = "echo";
+    o.rev = rev;
+    o.ver = "0.1.0";
+    const uint8_t sec[] = {0, 5, 3, 'r', 'e', 'v', (uint8_t)rev};
+    int ok = corral_file_read(CORRAL_GUEST_DIR "/echo.wasm", 0, &w, &err) == CORRAL_OK &&
+             corral_buf_append(&w, sec, sizeof sec) == CORRAL_OK &&
+             corral_claims_sign_module(w.data, w.len, &o, acct, mod, out, NULL, &err) == CORRAL_OK;
+    if (!ok) fprintf(stderr, "  sign: %s\n", corral_err_msg(&err));
+    corral_buf_free(&w);
+    return ok;
+}
+
+typedef struct caller {
+    corral_host_t *h;
+    const char *key;
+    atomic_int stop;
+    atomic_long calls, failed;
+} caller_t;
+
+static void *caller_main(void *arg) {
+    caller_t *c = arg;
+    while (!atomic_load(&c->stop)) {
+        atomic_fetch_add(&c->calls, 1);
+        if (!echo_once(c->h, c->key)) atomic_fetch_add(&c->failed, 1);
+    }
+    return NULL;
+}
+
+/* An actor started on AOT is updated onto native code of the new revision
+ * (compiled before the swap); one started on AUTO is updated onto the
+ * interpreter at once and swapped to native code again in the background,
+ * while a thread keeps calling it: no call fails. */
+TEST(update_keeps_the_tier) {
+    char dir[256], cdir[300], ddir[300];
+    snprintf(dir, sizeof dir, "/tmp/corral-test-aot-upd-%ld", (long)getpid());
+    snprintf(cdir, sizeof cdir, "%s/cache", dir);
+    snprintf(ddir, sizeof ddir, "%s/data", dir);
+    REQUIRE(mkdir(dir, 0700) == 0);
+    setenv("CORRAL_AOT_CACHE", cdir, 1);
+    corral_log_set_sink(sink, NULL);
+    corral_nkey_t acct, mod;
+    REQUIRE(corral_nkey_generate(CORRAL_NKEY_ACCOUNT, &acct, NULL) == CORRAL_OK);
+    REQUIRE(corral_nkey_generate(CORRAL_NKEY_MODULE, &mod, NULL) == CORRAL_OK);
+    corral_buf_t v[4] = {{0}};
+    for (int i = 1; i <= 3; i++) REQUIRE(signed_echo(&acct, &mod, i, &v[i]));
+
+    corral_host_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.data_dir = ddir;
+    cfg.no_builtins = 1;
+    corral_err_t err;
+    corral_err_clear(&err);
+    corral_host_t *h = NULL;
+    REQUIRE(corral_host_new(&cfg, &h, &err) == CORRAL_OK);
+    REQUIRE(corral_host_start(h, &err) == CORRAL_OK);
+    corral_host_actor_opts_t o;
+    memset(&o, 0, sizeof o);
+    corral_host_actor_info_t ai;
+
+    /* AOT: rev 1 compiled at start, rev 2 compiled by the update */
+    o.engine = CORRAL_HOST_ENGINE_AOT;
+    log_reset();
+    REQUIRE(corral_host_actor_start(h, v[1].data, v[1].len, &o, &ai, &err) == CORRAL_OK);
+    CHECK_EQ_STR(inv_engine(h), "aot");
+    corral_host_update_result_t r;
+    log_reset();
+    CHECK_EQ_INT(corral_host_actor_update(h, ai.key, v[2].data, v[2].len, &r, &err), CORRAL_OK);
+    CHECK_EQ_INT(r.new_rev, 2);
+    CHECK_EQ_STR(inv_engine(h), "aot");
+    CHECK_EQ_INT(count_of("running on native code"), 1);
+    CHECK(echo_once(h, ai.key));
+    CHECK_EQ_INT(corral_host_actor_stop(h, ai.key, NULL, &err), CORRAL_OK);
+
+    /* AUTO: rev 2 is cached by now, so it starts on native code; rev 3 is
+     * not: the update runs it on the interpreter, then native again */
+    o.engine = CORRAL_HOST_ENGINE_AUTO;
+    log_reset();
+    REQUIRE(corral_host_actor_start(h, v[2].data, v[2].len, &o, &ai, &err) == CORRAL_OK);
+    CHECK_EQ_STR(inv_engine(h), "aot");
+    CHECK(log_has("running on native code (cached artifact)"));
+    caller_t c = {.h = h, .key = ai.key};
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, caller_main, &c) == 0);
+    log_reset();
+    CHECK_EQ_INT(corral_host_actor_update(h, ai.key, v[3].data, v[3].len, &r, &err), CORRAL_OK);
+    CHECK_EQ_INT(r.new_rev, 3);
+    CHECK(log_has("compiling to native code in the background"));
+    if (!log_has("compiling to native code in the background")) fprintf(stderr, "  log:\n%s", logbuf);
+    uint64_t t0 = corral_now_ns();
+    while (!log_has("now running on native code") && !log_has("stays on the interpreter") &&
+           corral_now_ns() - t0 < 240ull * 1000000000ull) {
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    CHECK(log_has("now running on native code (live swap)"));
+    CHECK_EQ_STR(inv_engine(h), "aot");
+    struct timespec ts = {0, 50 * 1000000};
+    nanosleep(&ts, NULL);
+    atomic_store(&c.stop, 1);
+    pthread_join(t, NULL);
+    CHECK(atomic_load(&c.calls) > 10);
+    CHECK_EQ_INT(atomic_load(&c.failed), 0);
+
+    /* INTERP: an update never mentions native code */
+    CHECK_EQ_INT(corral_host_actor_stop(h, ai.key, NULL, &err), CORRAL_OK);
+    o.engine = CORRAL_HOST_ENGINE_INTERP;
+    REQUIRE(corral_host_actor_start(h, v[1].data, v[1].len, &o, &ai, &err) == CORRAL_OK);
+    log_reset();
+    CHECK_EQ_INT(corral_host_actor_update(h, ai.key, v[3].data, v[3].len, &r, &err), CORRAL_OK);
+    CHECK_EQ_STR(inv_engine(h), "interp");
+    CHECK(!log_has("native"));
+    CHECK(echo_once(h, ai.key));
+
+    corral_host_free(h);
+    corral_log_set_sink(NULL, NULL);
+    for (int i = 1; i <= 3; i++) corral_buf_free(&v[i]);
+    corral_nkey_wipe(&acct);
+    corral_nkey_wipe(&mod);
+    unsetenv("CORRAL_AOT_CACHE");
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
+TEST_MAIN(TEST_ENTRY(auto_swaps_live_and_caches), TEST_ENTRY(signed_artifacts), TEST_ENTRY(update_keeps_the_tier))
