@@ -29,8 +29,9 @@
  * covering every address a load or store can form (CORRAL_AOT_MEM_RESERVE),
  * made accessible as it grows; an access beyond the current size faults and
  * the host's signal handler turns the fault into "out of bounds memory
- * access" (wapc/aot/aot_signal.c). Build the artifact with
- * -DCORRAL_AOT_EXPLICIT_CHECKS for wasm2c's explicit checks instead.
+ * access" (wapc/aot/aot_signal.c). Built with -DCORRAL_AOT_EXPLICIT_CHECKS
+ * (CORRAL_AOT_EXPLICIT_CHECKS=1 in corral_aot_compile's environment) the
+ * artifact uses wasm2c's explicit checks instead.
  */
 #ifndef CORRAL_AOT_RT_H
 #define CORRAL_AOT_RT_H
@@ -54,7 +55,7 @@ register int64_t corral_depth_left_ __asm__("r14");
         sp_;                                                                                    \
     })
 #else
-#error "Corral's AOT runtime supports x86-64 only (it pins fuel, depth and memory base to registers)"
+#error "Corral's AOT runtime supports x86-64 only (it pins fuel and depth to r15/r14)"
 #endif
 
 #include "aot_abi.h"
