@@ -44,4 +44,12 @@
     (call_indirect (type $ii_i) (i32.const 2) (i32.const 3) (local.get 0)))
   (func (export "call_host") (param i32 i64) (result i64) (call $host_add (local.get 0) (local.get 1)))
   (func (export "call_fail") (param i32) (call $host_fail (local.get 0)))
+  ;; an import, then a counted loop: the caller's fuel must survive the import
+  (func (export "host_then_count") (param i32) (result i32) (local i32)
+    (drop (call $host_add (i32.const 1) (i64.const 2)))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get 1) (local.get 0)))
+      (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+      (br $l)))
+    (local.get 1))
 )

@@ -419,6 +419,81 @@ TEST(guard_pages) {
     mods_close();
 }
 
+/* An import that calls into another instance of the same artifact (nested
+ * entry on one thread): the inner call's trap (a guard-page fault) lands in
+ * the inner entry, and the outer call goes on with its own fuel and depth
+ * (kept in registers across the import) and can still trap itself. */
+static corral_aot_instance_t *inner_inst;
+static int inner_traps;
+
+static corral_status_t host_nested(corral_vm_instance_t *caller, uint64_t *sp, void *user) {
+    (void)caller;
+    (void)user;
+    corral_err_t e;
+    corral_err_clear(&e);
+    uint64_t a = 0xfffffff0u, r = 0;
+    if (corral_aot_call(inner_inst, corral_aot_module_func(amod, "load", 4, NULL), &a, 1, &r, 1, &e) ==
+        CORRAL_ERR_TRAP_MEMORY_OOB)
+        inner_traps++;
+    uint64_t n = 50;
+    if (corral_aot_call(inner_inst, corral_aot_module_func(amod, "count", 5, NULL), &n, 1, &r, 1, &e) == CORRAL_OK &&
+        r == 50)
+        inner_traps += 100;
+    sp[0] = (uint64_t)(uint32_t)sp[0] + sp[1];
+    return CORRAL_OK;
+}
+
+TEST(nested_entry) {
+    REQUIRE(mods_open());
+    corral_err_t e;
+    corral_err_clear(&e);
+    corral_aot_hostfn_t fns[2] = {{host_nested, NULL}, {host_fail, NULL}};
+    corral_vm_limits_t lim = {.fuel = 10};
+    corral_aot_instance_t *outer = NULL;
+    REQUIRE(corral_aot_instance_new(amod, fns, 2, &lim, NULL, &outer, &e) == CORRAL_OK);
+    REQUIRE(corral_aot_instance_new(amod, fns, 2, NULL, NULL, &inner_inst, &e) == CORRAL_OK);
+    inner_traps = 0;
+    uint64_t a[2] = {3, 4}, r = 0;
+    CHECK_EQ_INT(corral_aot_call(outer, corral_aot_module_func(amod, "call_host", 9, NULL), a, 2, &r, 1, &e),
+                 CORRAL_OK);
+    CHECK(r == 7);
+    CHECK_EQ_INT(inner_traps, 101);
+    /* the outer instance's own limits still hold after the nested calls:
+     * count(9) costs 10 units, count(10) 11 */
+    uint64_t n = 9;
+    int32_t cnt = corral_aot_module_func(amod, "count", 5, NULL);
+    CHECK_EQ_INT(corral_aot_call(outer, cnt, &n, 1, &r, 1, &e), CORRAL_OK);
+    n = 10;
+    CHECK_EQ_INT(corral_aot_call(outer, cnt, &n, 1, &r, 1, &e), CORRAL_ERR_TRAP_FUEL_EXHAUSTED);
+    /* within one call too: the loop after a nested import stops at the
+     * same fuel edge as after a plain import, on both tiers */
+    int32_t htc = corral_aot_module_func(amod, "host_then_count", 15, NULL);
+    for (uint64_t fuel = 95; fuel <= 110; fuel++) {
+        pair_t p;
+        corral_err_t ea, ev;
+        corral_status_t vst;
+        corral_vm_limits_t lf = {.fuel = fuel};
+        REQUIRE(pair_new(&p, &lf, &ea, &ev, &vst) == CORRAL_OK);
+        uint64_t m = 100, rp = 0;
+        corral_status_t plain = both(&p, "host_then_count", &m, 1, &rp, 1);
+        pair_free(&p);
+        corral_aot_instance_set_limits(outer, &lf);
+        inner_traps = 0;
+        CHECK_EQ_INT(corral_aot_call(outer, htc, &m, 1, &r, 1, &e), plain);
+        CHECK_EQ_INT(inner_traps, 101);
+        if (plain == CORRAL_OK) CHECK(r == 100);
+    }
+    corral_aot_instance_set_limits(outer, &lim);
+    /* and its memory still traps on its own guard pages */
+    uint64_t oob = 0x10000;
+    CHECK_EQ_INT(corral_aot_call(outer, corral_aot_module_func(amod, "load", 4, NULL), &oob, 1, &r, 1, &e),
+                 CORRAL_ERR_TRAP_MEMORY_OOB);
+    corral_aot_instance_free(inner_inst);
+    inner_inst = NULL;
+    corral_aot_instance_free(outer);
+    mods_close();
+}
+
 /* A fault in host code is never taken for a guest trap, even when the
  * host touches a guest memory's guard pages during an import: the process
  * dies with the fault (checked in a child). */
@@ -638,6 +713,6 @@ TEST(teardown) {
 }
 
 TEST_MAIN(TEST_ENTRY(values), TEST_ENTRY(memory), TEST_ENTRY(traps), TEST_ENTRY(call_depth), TEST_ENTRY(fuel),
-          TEST_ENTRY(deadline), TEST_ENTRY(interrupt), TEST_ENTRY(recursion_limits), TEST_ENTRY(fuel_edge), TEST_ENTRY(guard_pages),
+          TEST_ENTRY(deadline), TEST_ENTRY(interrupt), TEST_ENTRY(recursion_limits), TEST_ENTRY(fuel_edge), TEST_ENTRY(guard_pages), TEST_ENTRY(nested_entry),
           TEST_ENTRY(host_fault_not_trapped), TEST_ENTRY(artifact_checks), TEST_ENTRY(cache_dir),
           TEST_ENTRY(compile_errors), TEST_ENTRY(vm_api), TEST_ENTRY(teardown))
