@@ -35,6 +35,26 @@ corral_status_t corral_lattice_entity_url(const corral_lattice_entity_t *e, corr
                              e->public_key ? e->public_key : "");
 }
 
+/* hash of docs/lattice.md: uppercase hex SHA-256 of origin_url ||
+ * target_url || operation || msg, into out (64 characters and a NUL). */
+static void hash_hex(const void *o, size_t on, const void *t, size_t tn, const char *operation,
+                     const uint8_t *body, size_t body_len, char out[65]) {
+    crypto_hash_sha256_state h;
+    uint8_t d[32];
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, o, on);
+    crypto_hash_sha256_update(&h, t, tn);
+    crypto_hash_sha256_update(&h, (const uint8_t *)operation, strlen(operation));
+    if (body_len) crypto_hash_sha256_update(&h, body, body_len);
+    crypto_hash_sha256_final(&h, d);
+    static const char hex[] = "0123456789ABCDEF";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[64] = 0;
+}
+
 /* origin_url, target_url (with "/operation") and the hash, for one envelope. */
 typedef struct inv_urls {
     corral_buf_t origin, target;
@@ -56,20 +76,8 @@ static corral_status_t urls_make(const corral_lattice_invocation_t *inv, const u
         urls_deinit(u);
         return corral_err_set(err, CORRAL_ERR_NOMEM, "invocation: out of memory");
     }
-    crypto_hash_sha256_state h;
-    uint8_t d[32];
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, u->origin.data, u->origin.len);
-    crypto_hash_sha256_update(&h, u->target.data, u->target.len);
-    crypto_hash_sha256_update(&h, (const uint8_t *)inv->operation, strlen(inv->operation));
-    if (body_len) crypto_hash_sha256_update(&h, body, body_len);
-    crypto_hash_sha256_final(&h, d);
-    static const char hex[] = "0123456789ABCDEF";
-    for (int i = 0; i < 32; i++) {
-        u->hash[2 * i] = hex[d[i] >> 4];
-        u->hash[2 * i + 1] = hex[d[i] & 15];
-    }
-    u->hash[64] = 0;
+    hash_hex(u->origin.data, u->origin.len, u->target.data, u->target.len, inv->operation, body,
+             body_len, u->hash);
     return CORRAL_OK;
 }
 
@@ -231,20 +239,7 @@ static int fast_urls(const corral_lattice_invocation_t *inv, const uint8_t *body
     sb_str(&t, "/");
     sb_str(&t, inv->operation);
     if (o.over || t.over) return -1;
-    crypto_hash_sha256_state h;
-    uint8_t d[32];
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, (const uint8_t *)o.p, o.n);
-    crypto_hash_sha256_update(&h, (const uint8_t *)t.p, t.n);
-    crypto_hash_sha256_update(&h, (const uint8_t *)inv->operation, strlen(inv->operation));
-    if (body_len) crypto_hash_sha256_update(&h, body, body_len);
-    crypto_hash_sha256_final(&h, d);
-    static const char hex[] = "0123456789ABCDEF";
-    for (int i = 0; i < 32; i++) {
-        u->hash[2 * i] = hex[d[i] >> 4];
-        u->hash[2 * i + 1] = hex[d[i] & 15];
-    }
-    u->hash[64] = 0;
+    hash_hex(o.p, o.n, t.p, t.n, inv->operation, body, body_len, u->hash);
     return 0;
 }
 
