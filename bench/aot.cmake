@@ -16,8 +16,9 @@ if(TARGET corral_aot)
     COMMENT "clang wasm32 big.wasm")
   add_custom_target(corral_bench_aot_modules DEPENDS ${W}/big.wasm)
   add_executable(corral_bench_aot EXCLUDE_FROM_ALL ${CMAKE_CURRENT_LIST_DIR}/bench_aot.c
-                 ${CMAKE_CURRENT_LIST_DIR}/bench_util.c ${bench_native_sources})
-  target_include_directories(corral_bench_aot PRIVATE ${K})
+                 ${CMAKE_CURRENT_LIST_DIR}/bench_util.c ${CMAKE_CURRENT_LIST_DIR}/bench_w2c.c
+                 ${bench_native_sources} ${bench_w2c_sources} ${CORRAL_WASM_RT_IMPL})
+  target_include_directories(corral_bench_aot PRIVATE ${K} ${W} ${corral_wasm_rt_dir})
   target_compile_definitions(corral_bench_aot PRIVATE BENCH_WASM_DIR="${W}")
   target_link_libraries(corral_bench_aot PRIVATE corral_aot corral_vm m)
   add_dependencies(corral_bench_aot corral_bench_modules corral_bench_aot_modules)

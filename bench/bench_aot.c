@@ -8,7 +8,9 @@
  * 1. Kernels: each kernel in kernels/ natively (gcc -O2), compiled by
  *    corral_aot_compile (wasm2c + cc -O2 -march=native, Corral's runtime:
  *    guard-page memories, depth, stack and fuel checks at every function
- *    entry and fuel at every loop back-edge) and on the interpreter;
+ *    entry and fuel at every loop back-edge), through bare wasm2c (wabt's
+ *    own runtime, no limits, gcc -O2 like the native kernels: bench_w2c.h,
+ *    the reference the issue's goal was drawn from) and on the interpreter;
  *    checksums must agree. Times are CPU time of the calling
  *    thread (bench_util.h); native and AOT best of two, interpreter one run.
  * 2. Compile cost: wall time and peak RSS of the compiler processes
@@ -33,6 +35,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
+#include "bench_w2c.h"
 #include "corral_aot.h"
 #include "corral_vm.h"
 #ifdef BENCH_AOT_WAPC
@@ -322,28 +325,42 @@ int main(int argc, char **argv) {
         }
     }
     if (compile_only) goto out;
-    printf("\n%-12s %10s %10s %7s %10s %7s  %s\n", "kernel", "native ms", "aot ms", "x", "interp ms", "x", "checksum");
-    double log_aot = 0, log_int = 0;
-    int n_aot = 0, n_int = 0;
+    printf("\n%-12s %10s %10s %7s %10s %7s %10s %7s  %s\n", "kernel", "native ms", "aot ms", "x",
+           "wasm2c ms", "x", "interp ms", "x", "checksum");
+    bench_w2c_init();
+    double log_aot = 0, log_int = 0, log_w2c = 0;
+    int n_aot = 0, n_int = 0, n_w2c = 0;
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
         const kernel_t *k = &kernels[i];
         if (!paths[i]) continue;
         uint32_t n = k->n;
         if (quick) n = strcmp(k->name, "fib") == 0 ? n - 4 : (n + 7) / 8;
-        double tn = 1e30, ta = 1e30, ti = 0;
-        uint32_t sn = 0, sa = 0, si = 0;
+        double tn = 1e30, ta = 1e30, tw = 1e30, ti = 0;
+        uint32_t sn = 0, sa = 0, si = 0, sw = 0;
         int aok = 1;
+        bench_w2c_fn_t w2c = bench_w2c_find(k->name);
         for (int r = 0; r < 2; r++) {
             double t0 = bench_now();
             sn = k->native(n);
             double t = bench_now() - t0;
             if (t < tn) tn = t;
+            if (w2c) {
+                sw = w2c(n);
+                if (bench_w2c_seconds < tw) tw = bench_w2c_seconds;
+            }
             double t2 = 0;
             if (aot_run(paths[i], k, n, &sa, &t2) != 0) aok = 0;
             else if (t2 < ta) ta = t2;
         }
         int iok = !no_interp && interp_run_k(k, n, &si, &ti) == 0;
-        int same = aok && sa == sn && (!iok || si == sn);
+        int same = aok && sa == sn && (!iok || si == sn) && (!w2c || sw == sn);
+        char wms[32] = "-", wx[32] = "-";
+        if (w2c) {
+            snprintf(wms, sizeof wms, "%.1f", tw * 1e3);
+            snprintf(wx, sizeof wx, "%.2f", tw / tn);
+            log_w2c += log(tw / tn);
+            n_w2c++;
+        }
         char ims[32] = "-", ix[32] = "-";
         if (iok) {
             snprintf(ims, sizeof ims, "%.1f", ti * 1e3);
@@ -355,12 +372,13 @@ int main(int argc, char **argv) {
             log_aot += log(ta / tn);
             n_aot++;
         }
-        printf("%-12s %10.1f %10.1f %7.2f %10s %7s  0x%08x%s\n", k->name, tn * 1e3, aok ? ta * 1e3 : 0,
-               aok ? ta / tn : 0, ims, ix, sn, same ? "" : "  MISMATCH/FAIL");
+        printf("%-12s %10.1f %10.1f %7.2f %10s %7s %10s %7s  0x%08x%s\n", k->name, tn * 1e3,
+               aok ? ta * 1e3 : 0, aok ? ta / tn : 0, wms, wx, ims, ix, sn, same ? "" : "  MISMATCH/FAIL");
         fflush(stdout);
         if (!same) status = 1;
     }
     if (n_aot) printf("geometric mean vs native: aot %.2fx (%d kernels)", exp(log_aot / n_aot), n_aot);
+    if (n_w2c) printf(", bare wasm2c (wabt runtime, no limits) %.2fx", exp(log_w2c / n_w2c));
     if (n_int) printf(", interpreter %.2fx", exp(log_int / n_int));
     printf("\n");
 #ifdef BENCH_AOT_WAPC

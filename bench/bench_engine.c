@@ -21,15 +21,7 @@
 #include "bench_util.h"
 #include "corral_vm.h"
 
-#include "coremark_w2c.h"
-#include "crc32_w2c.h"
-#include "fib_w2c.h"
-#include "interp_w2c.h"
-#include "matmul_w2c.h"
-#include "memops_bulk_w2c.h"
-#include "memops_w2c.h"
-#include "sha256_w2c.h"
-#include "sieve_w2c.h"
+#include "bench_w2c.h"
 
 uint32_t fib_run(uint32_t n);
 uint32_t sieve_run(uint32_t n);
@@ -40,50 +32,25 @@ uint32_t memops_run(uint32_t n);
 uint32_t interp_run(uint32_t n);
 uint32_t coremark_run(uint32_t n);
 
-/* One wasm2c runner per module: instantiate, time the call, free. */
-static double w2c_seconds;
-#define W2C_RUNNER(mod, fn)                                                                        \
-    static uint32_t w2c_##mod(uint32_t n) {                                                        \
-        static int inited;                                                                         \
-        if (!inited) Z_##mod##_init_module(), inited = 1;                                          \
-        Z_##mod##_instance_t inst;                                                                 \
-        Z_##mod##_instantiate(&inst);                                                              \
-        double t0 = bench_now();                                                                   \
-        uint32_t r = Z_##mod##Z_##fn(&inst, n);                                                    \
-        w2c_seconds = bench_now() - t0;                                                            \
-        Z_##mod##_free(&inst);                                                                     \
-        return r;                                                                                  \
-    }
-W2C_RUNNER(fib, fib_run)
-W2C_RUNNER(sieve, sieve_run)
-W2C_RUNNER(crc32, crc32_run)
-W2C_RUNNER(sha256, sha256_run)
-W2C_RUNNER(matmul, matmul_run)
-W2C_RUNNER(memops, memops_run)
-W2C_RUNNER(memops_bulk, memops_run)
-W2C_RUNNER(interp, interp_run)
-W2C_RUNNER(coremark, coremark_run)
-
 typedef struct kernel {
     const char *name;   /* module file stem */
     const char *export; /* exported entry */
     uint32_t (*native)(uint32_t);
-    uint32_t (*w2c)(uint32_t);
     uint32_t n; /* argument: sized for ~0.1-0.4 s natively */
     const char *what;
 } kernel_t;
 
 static const kernel_t kernels[] = {
-    {"fib", "fib_run", fib_run, w2c_fib, 40, "recursive fib(40)"},
-    {"sieve", "sieve_run", sieve_run, w2c_sieve, 2, "sieve of 16 Mi numbers, x2"},
-    {"crc32", "crc32_run", crc32_run, w2c_crc32, 6, "CRC-32 of 16 MiB, x6"},
-    {"sha256", "sha256_run", sha256_run, w2c_sha256, 3, "SHA-256 of 16 MiB, x3"},
-    {"matmul", "matmul_run", matmul_run, w2c_matmul, 50, "256x256 f64 matmul, x50"},
-    {"memops", "memops_run", memops_run, w2c_memops, 200000, "memcpy/memset loop (no bulk memory)"},
-    {"memops_bulk", "memops_run", memops_run, w2c_memops_bulk, 200000,
+    {"fib", "fib_run", fib_run, 40, "recursive fib(40)"},
+    {"sieve", "sieve_run", sieve_run, 2, "sieve of 16 Mi numbers, x2"},
+    {"crc32", "crc32_run", crc32_run, 6, "CRC-32 of 16 MiB, x6"},
+    {"sha256", "sha256_run", sha256_run, 3, "SHA-256 of 16 MiB, x3"},
+    {"matmul", "matmul_run", matmul_run, 50, "256x256 f64 matmul, x50"},
+    {"memops", "memops_run", memops_run, 200000, "memcpy/memset loop (no bulk memory)"},
+    {"memops_bulk", "memops_run", memops_run, 200000,
      "memcpy/memset loop (memory.copy/fill)"},
-    {"interp", "interp_run", interp_run, w2c_interp, 50, "bytecode interpreter loop"},
-    {"coremark", "coremark_run", coremark_run, w2c_coremark, 16000,
+    {"interp", "interp_run", interp_run, 50, "bytecode interpreter loop"},
+    {"coremark", "coremark_run", coremark_run, 16000,
      "CoreMark-style list/matrix/state/crc"},
 };
 
@@ -144,7 +111,7 @@ int main(int argc, char **argv) {
         } else if (nonly < 32)
             only[nonly++] = argv[i];
     }
-    wasm_rt_init();
+    bench_w2c_init();
     printf("%-12s %10s %10s %7s %10s %7s  %-10s %s\n", "kernel", "native ms", "wasm2c ms", "x",
            "corral ms", "x", "checksum", "what");
     double log_engine = 0, log_w2c = 0;
@@ -166,8 +133,8 @@ int main(int argc, char **argv) {
             sn = k->native(n);
             double t = bench_now() - t0;
             if (t < tn) tn = t;
-            sw = k->w2c(n);
-            if (w2c_seconds < tw) tw = w2c_seconds;
+            sw = bench_w2c_find(k->name)(n);
+            if (bench_w2c_seconds < tw) tw = bench_w2c_seconds;
         }
         int eng_ok = engine_run(k, n, &se, &te) == 0;
         int same = sw == sn && (!eng_ok || se == sn);
