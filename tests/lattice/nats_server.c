@@ -1,8 +1,11 @@
 /*
  * nats_server.c - test helper: a nats-server with JetStream for the lattice
- * tests. CORRAL_TEST_NATS_URL when set; otherwise one started on a free
- * loopback port with a temporary store and a 64 KiB max_payload (so
- * chunking is exercised with small bodies), stopped by PID at exit.
+ * tests. CORRAL_TEST_NATS_URL when set; otherwise one started on a
+ * loopback port it picks itself (port -1; its ports file says which, so no
+ * other process can take the port between our choosing and its binding, as
+ * with a port probed beforehand) with a temporary store and a 64 KiB
+ * max_payload (so chunking is exercised with small bodies), stopped by PID
+ * at exit. Restarts reuse that port.
  */
 #include <fcntl.h>
 #include <nats/nats.h>
@@ -10,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,18 +73,22 @@ static void server_stop(void) {
     }
 }
 
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t l = sizeof a;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) || getsockname(fd, (struct sockaddr *)&a, &l)) {
-        close(fd);
-        return -1;
+int test_nats_url_from_ports(const char *dir, int pid, char *url, size_t n, int timeout_ms) {
+    char path[256], text[512];
+    snprintf(path, sizeof path, "%s/nats-server_%d.ports", dir, pid);
+    for (int waited = 0; waited <= timeout_ms; waited += 20) {
+        FILE *f = fopen(path, "r");
+        size_t got = f ? fread(text, 1, sizeof text - 1, f) : 0;
+        if (f) fclose(f);
+        text[got] = 0;
+        const char *u = strstr(text, "nats://"), *e = u ? strchr(u, '"') : NULL;
+        if (e && (size_t)(e - u) < n) {
+            snprintf(url, n, "%.*s", (int)(e - u), u);
+            return 0;
+        }
+        usleep(20000);
     }
-    close(fd);
-    return ntohs(a.sin_port);
+    return -1;
 }
 
 int test_nats_start(void) {
@@ -91,16 +99,22 @@ int test_nats_start(void) {
     } else {
         snprintf(g_dir, sizeof g_dir, "/tmp/corral-nats-XXXXXX");
         if (!mkdtemp(g_dir)) return -1;
-        int port = free_port();
         snprintf(g_conf, sizeof g_conf, "%s/nats.conf", g_dir);
+        const char *conf = "host: 127.0.0.1\nport: %s\nports_file_dir: \"%s\"\n"
+                           "max_payload: 65536\njetstream {\n store_dir: \"%s/js\"\n}\n";
         FILE *f = fopen(g_conf, "w");
         if (!f) return -1;
-        fprintf(f, "host: 127.0.0.1\nport: %d\nmax_payload: 65536\njetstream {\n store_dir: \"%s/js\"\n}\n",
-                port, g_dir);
+        fprintf(f, conf, "-1", g_dir, g_dir);
         fclose(f);
         g_pid = spawn();
         atexit(server_stop);
-        snprintf(g_url, sizeof g_url, "nats://127.0.0.1:%d", port);
+        if (g_pid <= 0 || test_nats_url_from_ports(g_dir, (int)g_pid, g_url, sizeof g_url, 10000))
+            return -1;
+        /* restarts come back on the same port */
+        const char *port = strrchr(g_url, ':') + 1;
+        if (!(f = fopen(g_conf, "w"))) return -1;
+        fprintf(f, conf, port, g_dir, g_dir);
+        fclose(f);
     }
     return wait_up();
 }

@@ -1294,26 +1294,27 @@ TEST(nkey_auth) {
     corral_nkey_seed_str(&user, useed, NULL);
     char dir[] = "/tmp/corral-nats-auth-XXXXXX", conf[128], url[64], cmd[128];
     REQUIRE(mkdtemp(dir));
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t sl = sizeof sa;
-    REQUIRE(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
-    getsockname(fd, (struct sockaddr *)&sa, &sl);
-    close(fd);
     snprintf(conf, sizeof conf, "%s/nats.conf", dir);
     FILE *f = fopen(conf, "w");
     REQUIRE(f);
+    /* the server picks its port (a port probed here could be taken by
+     * another test's server before ours binds it) */
     fprintf(f,
-            "host: 127.0.0.1\nport: %d\njetstream { store_dir: \"%s/js\" }\n"
+            "host: 127.0.0.1\nport: -1\nports_file_dir: \"%s\"\n"
+            "jetstream { store_dir: \"%s/js\" }\n"
             "authorization { users = [ { nkey: %s } ] }\n",
-            ntohs(sa.sin_port), dir, upub);
+            dir, dir, upub);
     fclose(f);
-    snprintf(url, sizeof url, "nats://127.0.0.1:%d", ntohs(sa.sin_port));
     pid_t pid = spawn_server(conf);
     REQUIRE(pid > 0);
-    usleep(400000);
+    REQUIRE(test_nats_url_from_ports(dir, (int)pid, url, sizeof url, 10000) == 0);
+    f = fopen(conf, "w"); /* the restart below comes back on that port */
+    REQUIRE(f);
+    fprintf(f,
+            "host: 127.0.0.1\nport: %s\njetstream { store_dir: \"%s/js\" }\n"
+            "authorization { users = [ { nkey: %s } ] }\n",
+            strrchr(url, ':') + 1, dir, upub);
+    fclose(f);
     char ln[64], key[CORRAL_HOST_KEY_LEN];
     new_lattice(ln, sizeof ln);
     member_t a, b, c;
