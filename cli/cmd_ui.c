@@ -49,15 +49,12 @@ static void ui_usage(FILE *out) {
             "            non-loopback --bind without --allow-remote), 4 internal error\n");
 }
 
-corral_status_t corral_cli_ui_serve(const char *run_dir, uint16_t port, corral_ui_t **out,
-                                    corral_err_t *err) {
-    corral_ui_config_t cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.run_dir = run_dir;
-    cfg.port = port;
-    cfg.page = corral_ui_page;
-    cfg.page_len = corral_ui_page_len;
-    corral_status_t st = corral_ui_new(&cfg, out, err);
+/* Starts the dashboard of cfg for `corral up --ui-port` and logs its URL. */
+static corral_status_t ui_serve(corral_ui_config_t *cfg, const char *what, corral_ui_t **out,
+                                corral_err_t *err) {
+    cfg->page = corral_ui_page;
+    cfg->page_len = corral_ui_page_len;
+    corral_status_t st = corral_ui_new(cfg, out, err);
     if (st == CORRAL_OK && (st = corral_ui_start(*out, err)) != CORRAL_OK) {
         corral_ui_free(*out);
         *out = NULL;
@@ -65,9 +62,18 @@ corral_status_t corral_cli_ui_serve(const char *run_dir, uint16_t port, corral_u
     if (st == CORRAL_OK) {
         char url[128];
         corral_ui_url(*out, url, sizeof url);
-        corral_log(CORRAL_LOG_INFO, "up", "dashboard at %s", url);
+        corral_log(CORRAL_LOG_INFO, "up", "dashboard%s at %s", what, url);
     }
     return st;
+}
+
+corral_status_t corral_cli_ui_serve(const char *run_dir, uint16_t port, corral_ui_t **out,
+                                    corral_err_t *err) {
+    corral_ui_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run_dir = run_dir;
+    cfg.port = port;
+    return ui_serve(&cfg, "", out, err);
 }
 
 corral_status_t corral_cli_ui_serve_lattice(const char *lattice, const char *nats_url,
@@ -80,19 +86,9 @@ corral_status_t corral_cli_ui_serve_lattice(const char *lattice, const char *nat
     cfg.nats_creds = nats_creds;
     cfg.nats_nkey = nats_nkey;
     cfg.port = port;
-    cfg.page = corral_ui_page;
-    cfg.page_len = corral_ui_page_len;
-    corral_status_t st = corral_ui_new(&cfg, out, err);
-    if (st == CORRAL_OK && (st = corral_ui_start(*out, err)) != CORRAL_OK) {
-        corral_ui_free(*out);
-        *out = NULL;
-    }
-    if (st == CORRAL_OK) {
-        char url[128];
-        corral_ui_url(*out, url, sizeof url);
-        corral_log(CORRAL_LOG_INFO, "up", "dashboard of lattice %s at %s", lattice, url);
-    }
-    return st;
+    char what[160];
+    snprintf(what, sizeof what, " of lattice %.120s", lattice);
+    return ui_serve(&cfg, what, out, err);
 }
 
 static volatile sig_atomic_t g_ui_stop;
