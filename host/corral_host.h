@@ -469,6 +469,13 @@ typedef struct corral_host_remote {
     void (*link_changed)(void *ctx, const char *actor, const char *contract_id,
                          const char *link_name, const corral_host_kv_t *values, size_t nvalues,
                          int put);
+    /* Optional (may be NULL): the claims of an actor that runs on another
+     * host, as the five __wasmcloud_* link values (contracts.md: issuer,
+     * capabilities, name, expires, tags), written into out[0..4] with their
+     * strings in buf (n bytes). Returns 5, or 0 when the claims are unknown.
+     * Called under the host's control lock: must not call back into the host. */
+    size_t (*actor_claims)(void *ctx, const char *actor_key, corral_host_kv_t out[5], char *buf,
+                           size_t n);
 } corral_host_remote_t;
 
 /* Installs the hooks (copied; remote non-NULL) or removes them (NULL).
@@ -477,8 +484,8 @@ typedef struct corral_host_remote {
  * actor's call to an actor key or alias that is not local, or to a linked
  * contract with no local provider, goes to remote->call; a provider's
  * call_actor(_async) to an actor that is not local too; and links made for
- * actors that do not run here are applied to local providers (without the
- * __wasmcloud_* claim values). */
+ * actors that do not run here are applied to local providers, with the
+ * __wasmcloud_* claim values from remote->actor_claims when it knows them. */
 void corral_host_set_remote(corral_host_t *host, const corral_host_remote_t *remote);
 
 /* Dispatches an operation that arrived from elsewhere (the lattice) to the

@@ -43,6 +43,12 @@ static json_t *actor_json(actor_ver_t *v) {
                           (json_int_t)atomic_load(&c->errors), "traps",
                           (json_int_t)atomic_load(&c->traps));
     if (!a) return NULL;
+    /* the rest of the claims, which a lattice keeps for the providers of
+     * other hosts (their __wasmcloud_* link values) */
+    json_t *tags = str_array(cl->tags, cl->ntags);
+    json_object_set_new(a, "issuer", json_string(cl->iss ? cl->iss : ""));
+    json_object_set_new(a, "tags", tags ? tags : json_array());
+    json_object_set_new(a, "expires", json_integer(cl->has_exp ? (json_int_t)cl->exp : 0));
     json_object_set_new(a, "engine", json_string(atomic_load(&c->native) ? "aot" : "interp"));
     pthread_mutex_lock(&c->health_mu);
     if (c->health_known)

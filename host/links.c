@@ -105,15 +105,27 @@ static corral_status_t prov_link(prov_t *p, const actor_ver_t *v, const char *li
 }
 
 /* Links an actor that runs on another host of the lattice: its claims are
- * not here, so only the link's own values go to the provider. */
-static corral_status_t prov_link_remote(prov_t *p, const char *actor_key, const char *link_name,
-                                        const corral_host_kv_t *values, size_t n,
-                                        corral_err_t *err) {
-    corral_provider_kv_t *kv = corral_calloc(n + 1, sizeof *kv);
-    if (!kv) return corral_err_set(err, CORRAL_ERR_NOMEM, "out of memory building link values");
+ * not here, so the __wasmcloud_* values come from the lattice's copy of them
+ * (remote->actor_claims); while it has none, only the link's own values go
+ * to the provider (the lattice links again when the claims arrive). */
+static corral_status_t prov_link_remote(corral_host_t *h, prov_t *p, const char *actor_key,
+                                        const char *link_name, const corral_host_kv_t *values,
+                                        size_t n, corral_err_t *err) {
+    corral_provider_kv_t *kv = corral_calloc(n + 5, sizeof *kv);
+    char *buf = corral_malloc(4096);
+    if (!kv || !buf) {
+        corral_free(kv);
+        corral_free(buf);
+        return corral_err_set(err, CORRAL_ERR_NOMEM, "out of memory building link values");
+    }
     for (size_t i = 0; i < n; i++) kv[i] = (corral_provider_kv_t){values[i].key, values[i].value};
-    corral_status_t st = p->p->link(p->inst, actor_key, link_name, kv, n, err);
+    const corral_host_remote_t *rm = host_remote(h);
+    corral_host_kv_t cl[5];
+    size_t nc = rm && rm->actor_claims ? rm->actor_claims(rm->ctx, actor_key, cl, buf, 4096) : 0;
+    for (size_t i = 0; i < nc && i < 5; i++) kv[n + i] = (corral_provider_kv_t){cl[i].key, cl[i].value};
+    corral_status_t st = p->p->link(p->inst, actor_key, link_name, kv, n + (nc < 5 ? nc : 5), err);
     corral_free(kv);
+    corral_free(buf);
     if (st != CORRAL_OK)
         corral_err_wrap(err, "provider %s (%s) refused the link of remote actor %s (link %s)",
                         p->name, p->key, actor_key, link_name);
@@ -195,8 +207,9 @@ void host_unapply_actor_links(corral_host_t *h, const char *key) {
     for (link_t *l = h->links; l; l = l->next) {
         if (strcmp(l->actor, key) != 0 || !l->applied) continue;
         /* In a lattice the actor may run on other hosts, which still call
-         * this provider: keep the link, in its remote form (no claims). */
-        if (remote && prov_link_remote(l->applied, key, l->link_name, l->values, l->nvalues,
+         * this provider: keep the link, in its remote form (the lattice's
+         * copy of the claims). */
+        if (remote && prov_link_remote(h, l->applied, key, l->link_name, l->values, l->nvalues,
                                        NULL) == CORRAL_OK)
             continue;
         l->applied->p->unlink(l->applied->inst, key, l->link_name);
@@ -523,7 +536,7 @@ corral_status_t host_provider_start(corral_host_t *h, const corral_host_provider
         corral_err_t e;
         corral_err_clear(&e);
         if ((!a || strcmp(a->ver->core->key, l->actor) != 0) && host_remote(h)) {
-            if (prov_link_remote(p, l->actor, l->link_name, l->values, l->nvalues, &e) ==
+            if (prov_link_remote(h, p, l->actor, l->link_name, l->values, l->nvalues, &e) ==
                 CORRAL_OK)
                 l->applied = p;
             else
@@ -709,7 +722,7 @@ corral_status_t corral_host_link_put(corral_host_t *h, const char *actor, const 
         if ((st = prov_link(p, a->ver, ln, nl->values, nl->nvalues, err)) != CORRAL_OK) goto fail;
         nl->applied = p;
     } else if (p && host_remote(h)) {
-        if ((st = prov_link_remote(p, key, ln, nl->values, nl->nvalues, err)) != CORRAL_OK)
+        if ((st = prov_link_remote(h, p, key, ln, nl->values, nl->nvalues, err)) != CORRAL_OK)
             goto fail;
         nl->applied = p;
     }

@@ -62,6 +62,13 @@ typedef struct link_entry {
     char *kv_key, *actor, *contract_id, *link_name;
 } link_entry_t;
 
+/* The claims of an actor learned from the bucket, as the __wasmcloud_* link
+ * values the providers of this host get for it when it runs elsewhere. */
+typedef struct claims_entry {
+    char key[CORRAL_HOST_KEY_LEN];
+    char *vals[5]; /* issuer, capabilities, name, expires, tags */
+} claims_entry_t;
+
 /* An alias learned from the claims in the bucket. */
 typedef struct alias_entry {
     char *alias;
@@ -113,6 +120,11 @@ struct corral_lattice {
     size_t nlinks;
     alias_entry_t *aliases;
     size_t naliases;
+    /* its own lock: read by the host's link code under the host's control
+     * lock, which is taken while lat->mu is held elsewhere */
+    pthread_mutex_t cmu;
+    claims_entry_t *claims;
+    size_t nclaims;
 
     pthread_mutex_t qmu;
     pthread_cond_t qcv;
@@ -348,6 +360,7 @@ corral_status_t corral_lattice_new(corral_host_t *host, const corral_lattice_con
     corral_lattice_t *lat = corral_calloc(1, sizeof *lat);
     if (!lat) return corral_err_set(err, CORRAL_ERR_NOMEM, "lattice: out of memory");
     pthread_mutex_init(&lat->mu, NULL);
+    pthread_mutex_init(&lat->cmu, NULL);
     pthread_mutex_init(&lat->qmu, NULL);
     pthread_cond_init(&lat->qcv, NULL);
     pthread_mutex_init(&lat->tmu, NULL);
@@ -482,6 +495,10 @@ void corral_lattice_free(corral_lattice_t *lat) {
     corral_free(lat->links);
     for (size_t i = 0; i < lat->naliases; i++) corral_free(lat->aliases[i].alias);
     corral_free(lat->aliases);
+    for (size_t i = 0; i < lat->nclaims; i++)
+        for (int k = 0; k < 5; k++) corral_free(lat->claims[i].vals[k]);
+    corral_free(lat->claims);
+    pthread_mutex_destroy(&lat->cmu);
     corral_lattice_replay_free(lat->replay);
     corral_free(lat->creds);
     corral_free(lat->name);
@@ -952,6 +969,12 @@ static void put_claims(corral_lattice_t *lat, json_t *actor) {
                                                                : json_null(),
                           "caps", json_object_get(actor, "caps") ? json_object_get(actor, "caps")
                                                                  : json_null());
+    if (c) {
+        json_t *x;
+        if ((x = json_object_get(actor, "issuer"))) json_object_set(c, "iss", x);
+        if ((x = json_object_get(actor, "tags"))) json_object_set(c, "tags", x);
+        if ((x = json_object_get(actor, "expires"))) json_object_set(c, "exp", x);
+    }
     char *text = c ? json_dumps(c, JSON_COMPACT) : NULL;
     char kk[CORRAL_HOST_KEY_LEN + 16];
     snprintf(kk, sizeof kk, "CLAIMS_%s", key);
@@ -1404,6 +1427,118 @@ corral_status_t corral_lattice_link_del(corral_lattice_t *lat, const char *actor
     return CORRAL_OK;
 }
 
+static void apply_kv_entry(corral_lattice_t *lat, kvEntry *e);
+
+/* "a,b,c" from a JSON array of strings (others skipped); NULL on no memory. */
+static char *join_strings(json_t *arr) {
+    corral_buf_t b = CORRAL_BUF_INIT;
+    size_t i, n = 0;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        const char *t = json_string_value(v);
+        if (!t) continue;
+        if ((n++ && corral_buf_append_str(&b, ",") != CORRAL_OK) ||
+            corral_buf_append_str(&b, t) != CORRAL_OK)
+            goto fail;
+    }
+    if (corral_buf_append(&b, "", 1) != CORRAL_OK) goto fail;
+    return (char *)b.data;
+fail:
+    corral_buf_free(&b);
+    return NULL;
+}
+
+/* Keeps the claims j (from the bucket) of actor sub as link values.
+ * Returns 1 when they are new to this host (not when they replace others). */
+static int claims_learn(corral_lattice_t *lat, const char *sub, json_t *j) {
+    char exp[24];
+    json_t *x = json_object_get(j, "exp");
+    snprintf(exp, sizeof exp, "%lld", json_is_integer(x) ? (long long)json_integer_value(x) : 0LL);
+    const char *iss = json_string_value(json_object_get(j, "iss"));
+    const char *name = json_string_value(json_object_get(j, "name"));
+    char *v[5] = {corral_strdup(iss ? iss : ""), join_strings(json_object_get(j, "caps")),
+                  corral_strdup(name ? name : ""), corral_strdup(exp),
+                  join_strings(json_object_get(j, "tags"))};
+    int ok = v[0] && v[1] && v[2] && v[3] && v[4], fresh = 0;
+    pthread_mutex_lock(&lat->cmu);
+    size_t i;
+    for (i = 0; i < lat->nclaims; i++)
+        if (strcmp(lat->claims[i].key, sub) == 0) break;
+    if (ok && i == lat->nclaims) {
+        claims_entry_t *n = corral_realloc(lat->claims, (i + 1) * sizeof *n);
+        if (n) {
+            lat->claims = n;
+            memset(&n[i], 0, sizeof n[i]);
+            snprintf(n[i].key, sizeof n[i].key, "%s", sub);
+            lat->nclaims++;
+            fresh = 1;
+        } else {
+            ok = 0;
+        }
+    }
+    if (ok)
+        for (int k = 0; k < 5; k++) {
+            corral_free(lat->claims[i].vals[k]);
+            lat->claims[i].vals[k] = v[k];
+            v[k] = NULL;
+        }
+    pthread_mutex_unlock(&lat->cmu);
+    for (int k = 0; k < 5; k++) corral_free(v[k]);
+    return fresh;
+}
+
+/* Claims that arrive after a link of their actor was applied here (a link
+ * made before the actor started anywhere): the providers of this host get
+ * the link again, now with the __wasmcloud_* values. Only for actors that
+ * do not run here (this host's own actors link with their own claims). */
+static void relink_remote_actor(corral_lattice_t *lat, const char *sub) {
+    char **keys = NULL;
+    size_t n = 0, local = 0;
+    pthread_mutex_lock(&lat->mu);
+    for (size_t i = 0; i < lat->nsubs; i++)
+        if (strcmp(lat->subs[i].key, sub) == 0) local = 1;
+    if (!local && lat->nlinks && (keys = corral_calloc(lat->nlinks, sizeof *keys)))
+        for (size_t i = 0; i < lat->nlinks; i++)
+            if (lat->links[i].actor && strcmp(lat->links[i].actor, sub) == 0 &&
+                (keys[n] = corral_strdup(lat->links[i].kv_key)))
+                n++;
+    pthread_mutex_unlock(&lat->mu);
+    for (size_t i = 0; i < n; i++) {
+        kvEntry *le = NULL;
+        if (kvStore_Get(&le, lat->kv, keys[i]) == NATS_OK && le) apply_kv_entry(lat, le);
+        kvEntry_Destroy(le);
+        corral_free(keys[i]);
+    }
+    corral_free(keys);
+}
+
+static size_t hook_claims(void *ctx, const char *actor_key, corral_host_kv_t out[5], char *buf,
+                          size_t n) {
+    static const char *const names[5] = {"__wasmcloud_issuer", "__wasmcloud_capabilities",
+                                         "__wasmcloud_name", "__wasmcloud_expires",
+                                         "__wasmcloud_tags"};
+    corral_lattice_t *lat = ctx;
+    size_t got = 0, used = 0;
+    pthread_mutex_lock(&lat->cmu);
+    for (size_t i = 0; i < lat->nclaims; i++) {
+        if (strcmp(lat->claims[i].key, actor_key) != 0) continue;
+        got = 5;
+        for (int k = 0; k < 5; k++) {
+            size_t l = strlen(lat->claims[i].vals[k]) + 1;
+            if (used + l > n) { /* too long for buf: none rather than some */
+                got = 0;
+                break;
+            }
+            memcpy(buf + used, lat->claims[i].vals[k], l);
+            out[k] = (corral_host_kv_t){names[k], buf + used};
+            used += l;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&lat->cmu);
+    return got;
+}
+
 static void apply_kv_entry(corral_lattice_t *lat, kvEntry *e) {
     const char *key = kvEntry_Key(e);
     kvOperation op = kvEntry_Operation(e);
@@ -1479,6 +1614,8 @@ static void apply_kv_entry(corral_lattice_t *lat, kvEntry *e) {
         json_t *j = json_loadb(kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), 0, NULL);
         const char *alias = json_string_value(json_object_get(j, "call_alias"));
         const char *sub = json_string_value(json_object_get(j, "sub"));
+        if (sub && token_ok(sub) && strlen(sub) < CORRAL_HOST_KEY_LEN && claims_learn(lat, sub, j))
+            relink_remote_actor(lat, sub);
         if (alias && *alias && sub && strlen(sub) < CORRAL_HOST_KEY_LEN) {
             pthread_mutex_lock(&lat->mu);
             size_t i;
@@ -2081,4 +2218,5 @@ void corral_lattice_remote_hooks(corral_lattice_t *lat, corral_lattice_remote_t 
     out->actor_changed = hook_actor;
     out->provider_changed = hook_provider;
     out->link_changed = hook_link;
+    out->actor_claims = hook_claims;
 }

@@ -1394,6 +1394,111 @@ TEST(provider_to_remote_actor) {
     member_stop(&a);
 }
 
+/* A provider that records the values of the last link it got, for the
+ * __wasmcloud_* claim values of an actor that runs on another host. */
+static pthread_mutex_t rec_mu = PTHREAD_MUTEX_INITIALIZER;
+static char rec_values[2048];
+static int rec_links;
+
+static void rec_describe(corral_provider_info_t *info) {
+    info->contract_id = "acme:linkrec";
+    info->name = "linkrec";
+    info->description = "test: records link values";
+    info->version = "0";
+}
+
+static corral_status_t rec_link(void *instance, const char *actor_key, const char *link_name,
+                                const corral_provider_kv_t *values, size_t n, corral_err_t *err) {
+    (void)instance, (void)actor_key, (void)link_name, (void)err;
+    pthread_mutex_lock(&rec_mu);
+    size_t used = 0;
+    rec_values[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        int w = snprintf(rec_values + used, sizeof rec_values - used, "%s=%s;", values[i].key,
+                         values[i].value);
+        if (w < 0 || (size_t)w >= sizeof rec_values - used) break;
+        used += (size_t)w;
+    }
+    rec_links++;
+    pthread_mutex_unlock(&rec_mu);
+    return CORRAL_OK;
+}
+
+static int rec_has(const char *s) {
+    pthread_mutex_lock(&rec_mu);
+    int r = strstr(rec_values, s) != NULL;
+    pthread_mutex_unlock(&rec_mu);
+    return r;
+}
+
+/* contracts.md: a provider gets the actor's claims as __wasmcloud_* values
+ * with every link, also when the actor runs on another host of the lattice
+ * (the claims come from the lattice's bucket). */
+TEST(remote_link_carries_claims) {
+    NEED_SERVER();
+    static corral_provider_t rec;
+    rec = *corral_provider_builtin_find("logging");
+    rec.describe = rec_describe;
+    rec.link = rec_link;
+    corral_err_t err;
+    if (!corral_provider_builtin_find("linkrec"))
+        REQUIRE(corral_provider_builtin_register(&rec, &err) == CORRAL_OK);
+    char ln[64];
+    new_lattice(ln, sizeof ln);
+    member_t a, b;
+    REQUIRE(member_start(&a, ln, NULL, NULL) == 0);
+    REQUIRE(member_start(&b, ln, NULL, NULL) == 0);
+    corral_host_actor_info_t kvc;
+    REQUIRE(corral_host_actor_start_file(a.host, CORRAL_GUEST_DIR "/kvcounter_s.wasm", NULL, &kvc,
+                                         &err) == CORRAL_OK);
+    REQUIRE(kvc.name[0] != 0);
+    corral_host_provider_opts_t po = {0};
+    po.kind = "linkrec";
+    REQUIRE(corral_host_provider_start(b.host, &po, NULL, &err) == CORRAL_OK);
+    corral_host_kv_t v[1] = {{"COLOR", "green"}};
+    REQUIRE(corral_host_link_put(a.host, kvc.key, "acme:linkrec", "default", v, 1, &err) ==
+            CORRAL_OK);
+    char want_name[CORRAL_HOST_NAME_MAX + 32];
+    snprintf(want_name, sizeof want_name, "__wasmcloud_name=%s;", kvc.name);
+    for (int i = 0; i < 250 && !rec_has(want_name); i++) usleep(20000);
+    CHECK(rec_has("COLOR=green;"));
+    CHECK(rec_has(want_name));
+    CHECK(rec_has("__wasmcloud_issuer=A"));
+    CHECK(rec_has("__wasmcloud_capabilities=wasmcloud:httpserver,wasmcloud:keyvalue;") ||
+          rec_has("__wasmcloud_capabilities=wasmcloud:keyvalue,wasmcloud:httpserver;"));
+    CHECK(rec_has("__wasmcloud_expires=0;"));
+    CHECK(rec_has("__wasmcloud_tags="));
+    if (!rec_has(want_name)) fprintf(stderr, "  provider got (%d links): %s\n", rec_links, rec_values);
+    /* a link made before its actor runs anywhere: the provider gets it
+     * without claims, then again with them once the actor has started */
+    corral_buf_t w = CORRAL_BUF_INIT;
+    corral_claims_t *pc = NULL;
+    REQUIRE(corral_file_read(CORRAL_GUEST_DIR "/pong_s.wasm", 0, &w, &err) == CORRAL_OK);
+    REQUIRE(corral_claims_read_module(w.data, w.len, &pc, &err) == CORRAL_OK);
+    corral_host_kv_t v2[1] = {{"COLOR", "blue"}};
+    pthread_mutex_lock(&rec_mu);
+    int before = rec_links;
+    pthread_mutex_unlock(&rec_mu);
+    REQUIRE(corral_lattice_link_put(a.lat, pc->sub, "acme:linkrec", "default", NULL, v2, 1, &err) ==
+            CORRAL_OK);
+    for (int i = 0; i < 250 && !rec_has("COLOR=blue;"); i++) usleep(20000);
+    CHECK(rec_has("COLOR=blue;"));
+    CHECK(!rec_has("__wasmcloud_name")); /* no claims anywhere yet */
+    corral_host_actor_info_t pong;
+    REQUIRE(corral_host_actor_start(a.host, w.data, w.len, NULL, &pong, &err) == CORRAL_OK);
+    snprintf(want_name, sizeof want_name, "__wasmcloud_name=%s;", pong.name);
+    for (int i = 0; i < 250 && !rec_has(want_name); i++) usleep(20000);
+    CHECK(rec_has(want_name));
+    CHECK(rec_has("COLOR=blue;"));
+    pthread_mutex_lock(&rec_mu);
+    CHECK(rec_links >= before + 2);
+    pthread_mutex_unlock(&rec_mu);
+    corral_claims_free(pc);
+    corral_buf_free(&w);
+    member_stop(&b);
+    member_stop(&a);
+}
+
 /* A guest publishes with the SDK's Publish encoder through the messaging
  * provider of another host: a raw subscriber gets the guest's exact body. */
 TEST(guest_publish_through_remote_messaging) {
@@ -1471,6 +1576,6 @@ TEST_MAIN(TEST_ENTRY(remote_actor_call), TEST_ENTRY(unsigned_member_refused_by_d
 #ifdef CORRAL_HOST_REMOTE
           , TEST_ENTRY(host_dispatch_across_hosts), TEST_ENTRY(nested_remote_calls),
             TEST_ENTRY(provider_to_remote_actor),
-            TEST_ENTRY(guest_publish_through_remote_messaging)
+            TEST_ENTRY(guest_publish_through_remote_messaging), TEST_ENTRY(remote_link_carries_claims)
 #endif
 )
