@@ -800,12 +800,14 @@ corral_status_t corral_host_actor_update(corral_host_t *h, const char *actor, co
     /* The new module is built before the control lock is taken, on the tier the
      * actor was started with (an AOT compile can take seconds); the checks run
      * under the lock, after it. */
-    corral_host_engine_t engine = CORRAL_HOST_ENGINE_INTERP;
     pthread_mutex_lock(&h->ctl);
     actor_entry_t *ent = host_find_actor_entry(h, actor);
-    if (ent) engine = ent->ver->core->engine;
+    if (!ent) {
+        st = no_actor(err, actor);
+        goto fail;
+    }
+    corral_host_engine_t engine = ent->ver->core->engine;
     pthread_mutex_unlock(&h->ctl);
-    if (engine == CORRAL_HOST_ENGINE_DEFAULT) engine = CORRAL_HOST_ENGINE_INTERP;
     if ((st = module_for_engine(h, engine, NULL, wasm, len, claims->sub ? claims->sub : actor, &mod,
                                 &want_bg, &native, err)) != CORRAL_OK) {
         corral_err_wrap(err, "update of %s refused: the new module is not a usable waPC module",

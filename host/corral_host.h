@@ -470,12 +470,12 @@ typedef struct corral_host_remote {
                          const char *link_name, const corral_host_kv_t *values, size_t nvalues,
                          int put);
     /* Optional (may be NULL): the claims of an actor that runs on another
-     * host, as the five __wasmcloud_* link values (contracts.md: issuer,
-     * capabilities, name, expires, tags), written into out[0..4] with their
-     * strings in buf (n bytes). Returns 5, or 0 when the claims are unknown.
-     * Called under the host's control lock: must not call back into the host. */
-    size_t (*actor_claims)(void *ctx, const char *actor_key, corral_host_kv_t out[5], char *buf,
-                           size_t n);
+     * host, for its __wasmcloud_* link values (contracts.md): out[0..4] =
+     * issuer, capabilities (comma-joined), name, expires ("0" if none), tags
+     * (comma-joined), the strings copied into buf (n bytes). Returns 1, or 0
+     * when the claims are unknown or do not fit. Called under the host's
+     * control lock: must not call back into the host. */
+    int (*actor_claims)(void *ctx, const char *actor_key, const char *out[5], char *buf, size_t n);
 } corral_host_remote_t;
 
 /* Installs the hooks (copied; remote non-NULL) or removes them (NULL).

@@ -65,6 +65,15 @@ fail:
     return NULL;
 }
 
+/* contracts.md: the actor's claims go to the provider with every link, as
+ * these values (in the order of corral_host_remote_t.actor_claims). */
+static void claim_values_add(corral_provider_kv_t *kv, size_t *n, const char *const v[5]) {
+    static const char *const keys[5] = {"__wasmcloud_issuer", "__wasmcloud_capabilities",
+                                        "__wasmcloud_name", "__wasmcloud_expires",
+                                        "__wasmcloud_tags"};
+    for (int i = 0; i < 5; i++) kv[(*n)++] = (corral_provider_kv_t){keys[i], v[i]};
+}
+
 static corral_status_t link_values_build(const corral_host_kv_t *values, size_t n,
                                          const actor_ver_t *v, link_values_t *lv,
                                          corral_err_t *err) {
@@ -83,11 +92,9 @@ static corral_status_t link_values_build(const corral_host_kv_t *values, size_t 
         lv->kv[lv->n].key = values[i].key;
         lv->kv[lv->n++].value = values[i].value;
     }
-    lv->kv[lv->n++] = (corral_provider_kv_t){"__wasmcloud_issuer", c->iss ? c->iss : ""};
-    lv->kv[lv->n++] = (corral_provider_kv_t){"__wasmcloud_capabilities", lv->joined[0]};
-    lv->kv[lv->n++] = (corral_provider_kv_t){"__wasmcloud_name", c->name ? c->name : ""};
-    lv->kv[lv->n++] = (corral_provider_kv_t){"__wasmcloud_expires", lv->joined[2]};
-    lv->kv[lv->n++] = (corral_provider_kv_t){"__wasmcloud_tags", lv->joined[1]};
+    const char *cv[5] = {c->iss ? c->iss : "", lv->joined[0], c->name ? c->name : "",
+                         lv->joined[2], lv->joined[1]};
+    claim_values_add(lv->kv, &lv->n, cv);
     return CORRAL_OK;
 }
 
@@ -112,20 +119,16 @@ static corral_status_t prov_link_remote(corral_host_t *h, prov_t *p, const char 
                                         const char *link_name, const corral_host_kv_t *values,
                                         size_t n, corral_err_t *err) {
     corral_provider_kv_t *kv = corral_calloc(n + 5, sizeof *kv);
-    char *buf = corral_malloc(4096);
-    if (!kv || !buf) {
-        corral_free(kv);
-        corral_free(buf);
-        return corral_err_set(err, CORRAL_ERR_NOMEM, "out of memory building link values");
-    }
-    for (size_t i = 0; i < n; i++) kv[i] = (corral_provider_kv_t){values[i].key, values[i].value};
+    if (!kv) return corral_err_set(err, CORRAL_ERR_NOMEM, "out of memory building link values");
+    size_t nkv = 0;
+    for (; nkv < n; nkv++) kv[nkv] = (corral_provider_kv_t){values[nkv].key, values[nkv].value};
     const corral_host_remote_t *rm = host_remote(h);
-    corral_host_kv_t cl[5];
-    size_t nc = rm && rm->actor_claims ? rm->actor_claims(rm->ctx, actor_key, cl, buf, 4096) : 0;
-    for (size_t i = 0; i < nc && i < 5; i++) kv[n + i] = (corral_provider_kv_t){cl[i].key, cl[i].value};
-    corral_status_t st = p->p->link(p->inst, actor_key, link_name, kv, n + (nc < 5 ? nc : 5), err);
+    const char *cv[5];
+    char buf[4096];
+    if (rm && rm->actor_claims && rm->actor_claims(rm->ctx, actor_key, cv, buf, sizeof buf))
+        claim_values_add(kv, &nkv, cv);
+    corral_status_t st = p->p->link(p->inst, actor_key, link_name, kv, nkv, err);
     corral_free(kv);
-    corral_free(buf);
     if (st != CORRAL_OK)
         corral_err_wrap(err, "provider %s (%s) refused the link of remote actor %s (link %s)",
                         p->name, p->key, actor_key, link_name);

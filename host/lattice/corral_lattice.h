@@ -351,8 +351,7 @@ typedef struct corral_lattice_remote {
     void (*link_changed)(void *ctx, const char *actor, const char *contract_id,
                          const char *link_name, const corral_host_kv_t *values,
                          size_t nvalues, int put);
-    size_t (*actor_claims)(void *ctx, const char *actor_key, corral_host_kv_t out[5], char *buf,
-                           size_t n);
+    int (*actor_claims)(void *ctx, const char *actor_key, const char *out[5], char *buf, size_t n);
 } corral_lattice_remote_t;
 #endif
 

@@ -1512,26 +1512,21 @@ static void relink_remote_actor(corral_lattice_t *lat, const char *sub) {
     corral_free(keys);
 }
 
-static size_t hook_claims(void *ctx, const char *actor_key, corral_host_kv_t out[5], char *buf,
-                          size_t n) {
-    static const char *const names[5] = {"__wasmcloud_issuer", "__wasmcloud_capabilities",
-                                         "__wasmcloud_name", "__wasmcloud_expires",
-                                         "__wasmcloud_tags"};
+static int hook_claims(void *ctx, const char *actor_key, const char *out[5], char *buf, size_t n) {
     corral_lattice_t *lat = ctx;
-    size_t got = 0, used = 0;
+    int got = 0;
+    size_t used = 0;
     pthread_mutex_lock(&lat->cmu);
     for (size_t i = 0; i < lat->nclaims; i++) {
         if (strcmp(lat->claims[i].key, actor_key) != 0) continue;
-        got = 5;
-        for (int k = 0; k < 5; k++) {
+        got = 1;
+        for (int k = 0; k < 5 && got; k++) {
             size_t l = strlen(lat->claims[i].vals[k]) + 1;
-            if (used + l > n) { /* too long for buf: none rather than some */
-                got = 0;
-                break;
+            got = used + l <= n; /* too long for buf: none rather than some */
+            if (got) {
+                out[k] = memcpy(buf + used, lat->claims[i].vals[k], l);
+                used += l;
             }
-            memcpy(buf + used, lat->claims[i].vals[k], l);
-            out[k] = (corral_host_kv_t){names[k], buf + used};
-            used += l;
         }
         break;
     }
