@@ -16,7 +16,8 @@ if(TARGET corral_aot)
     COMMENT "clang wasm32 big.wasm")
   add_custom_target(corral_bench_aot_modules DEPENDS ${W}/big.wasm)
   add_executable(corral_bench_aot EXCLUDE_FROM_ALL ${CMAKE_CURRENT_LIST_DIR}/bench_aot.c
-                 ${CMAKE_CURRENT_LIST_DIR}/bench_util.c ${CMAKE_CURRENT_LIST_DIR}/bench_w2c.c
+                 ${CMAKE_CURRENT_LIST_DIR}/bench_util.c ${CMAKE_CURRENT_LIST_DIR}/bench_kernels.c
+                 ${CMAKE_CURRENT_LIST_DIR}/bench_w2c.c
                  ${bench_native_sources} ${bench_w2c_sources} ${CORRAL_WASM_RT_IMPL})
   target_include_directories(corral_bench_aot PRIVATE ${K} ${W} ${corral_wasm_rt_dir})
   target_compile_definitions(corral_bench_aot PRIVATE BENCH_WASM_DIR="${W}")

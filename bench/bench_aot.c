@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_kernels.h"
 #include "bench_util.h"
 #include "bench_w2c.h"
 #include "corral_aot.h"
@@ -43,33 +44,6 @@
 #include "corral_host.h"
 #include "corral_wapc.h"
 #endif
-
-uint32_t fib_run(uint32_t n);
-uint32_t sieve_run(uint32_t n);
-uint32_t crc32_run(uint32_t n);
-uint32_t sha256_run(uint32_t n);
-uint32_t matmul_run(uint32_t n);
-uint32_t memops_run(uint32_t n);
-uint32_t interp_run(uint32_t n);
-uint32_t coremark_run(uint32_t n);
-
-typedef struct kernel {
-    const char *name, *export;
-    uint32_t (*native)(uint32_t);
-    uint32_t n;
-} kernel_t;
-
-static const kernel_t kernels[] = {
-    {"fib", "fib_run", fib_run, 40},
-    {"sieve", "sieve_run", sieve_run, 2},
-    {"crc32", "crc32_run", crc32_run, 6},
-    {"sha256", "sha256_run", sha256_run, 3},
-    {"matmul", "matmul_run", matmul_run, 50},
-    {"memops", "memops_run", memops_run, 200000},
-    {"memops_bulk", "memops_run", memops_run, 200000},
-    {"interp", "interp_run", interp_run, 50},
-    {"coremark", "coremark_run", coremark_run, 16000},
-};
 
 static double wall(void) {
     struct timespec ts;
@@ -103,7 +77,7 @@ static const char *compile(const char *stem, double *secs, long *peak_kb, size_t
     return path;
 }
 
-static int aot_run(const char *path, const kernel_t *k, uint32_t n, uint32_t *sum, double *secs) {
+static int aot_run(const char *path, const bench_kernel_t *k, uint32_t n, uint32_t *sum, double *secs) {
     corral_err_t err;
     corral_err_clear(&err);
     corral_aot_module_t *m = NULL;
@@ -134,7 +108,7 @@ done:
     return rc;
 }
 
-static int interp_run_k(const kernel_t *k, uint32_t n, uint32_t *sum, double *secs) {
+static int interp_run_k(const bench_kernel_t *k, uint32_t n, uint32_t *sum, double *secs) {
     corral_vm_module_t *m = bench_load(k->name, NULL);
     corral_vm_instance_t *inst = NULL;
     corral_err_t err;
@@ -289,8 +263,8 @@ int main(int argc, char **argv) {
     printf("compile (corral_aot_compile: wasm2c + cc -O2 -march=native)\n");
     printf("%-12s %10s %10s %14s\n", "module", "wasm KB", "wall s", "peak child MB");
     const char *extra[] = {"big"};
-    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0] + 1; i++) {
-        const char *stem = i < sizeof kernels / sizeof kernels[0] ? kernels[i].name : extra[0];
+    for (size_t i = 0; i < bench_nkernels + 1; i++) {
+        const char *stem = i < bench_nkernels ? bench_kernels[i].name : extra[0];
         if (nonly) {
             int want = 0;
             for (int j = 0; j < nonly; j++) want |= strcmp(only[j], stem) == 0;
@@ -322,7 +296,7 @@ int main(int argc, char **argv) {
         printf("%-12s %10.1f %10.2f %14.1f%s\n", stem, (double)wb / 1024, s, (double)kb / 1024, ok ? "" : "  FAILED");
         fflush(stdout);
         if (!ok) status = 1;
-        if (i < sizeof kernels / sizeof kernels[0] && ok) {
+        if (i < bench_nkernels && ok) {
             static char store[16][512];
             snprintf(store[i], sizeof store[i], "%s/%s.caot", workdir, stem);
             paths[i] = store[i];
@@ -334,8 +308,8 @@ int main(int argc, char **argv) {
     bench_w2c_init();
     double log_aot = 0, log_int = 0, log_w2c = 0;
     int n_aot = 0, n_int = 0, n_w2c = 0;
-    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
-        const kernel_t *k = &kernels[i];
+    for (size_t i = 0; i < bench_nkernels; i++) {
+        const bench_kernel_t *k = &bench_kernels[i];
         if (!paths[i]) continue;
         uint32_t n = k->n;
         if (quick) n = strcmp(k->name, "fib") == 0 ? n - 4 : (n + 7) / 8;

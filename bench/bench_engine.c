@@ -18,48 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_kernels.h"
 #include "bench_util.h"
 #include "corral_vm.h"
 
 #include "bench_w2c.h"
-
-uint32_t fib_run(uint32_t n);
-uint32_t sieve_run(uint32_t n);
-uint32_t crc32_run(uint32_t n);
-uint32_t sha256_run(uint32_t n);
-uint32_t matmul_run(uint32_t n);
-uint32_t memops_run(uint32_t n);
-uint32_t interp_run(uint32_t n);
-uint32_t coremark_run(uint32_t n);
-
-typedef struct kernel {
-    const char *name;   /* module file stem */
-    const char *export; /* exported entry */
-    uint32_t (*native)(uint32_t);
-    uint32_t n; /* argument: sized for ~0.1-0.4 s natively */
-    const char *what;
-} kernel_t;
-
-static const kernel_t kernels[] = {
-    {"fib", "fib_run", fib_run, 40, "recursive fib(40)"},
-    {"sieve", "sieve_run", sieve_run, 2, "sieve of 16 Mi numbers, x2"},
-    {"crc32", "crc32_run", crc32_run, 6, "CRC-32 of 16 MiB, x6"},
-    {"sha256", "sha256_run", sha256_run, 3, "SHA-256 of 16 MiB, x3"},
-    {"matmul", "matmul_run", matmul_run, 50, "256x256 f64 matmul, x50"},
-    {"memops", "memops_run", memops_run, 200000, "memcpy/memset loop (no bulk memory)"},
-    {"memops_bulk", "memops_run", memops_run, 200000,
-     "memcpy/memset loop (memory.copy/fill)"},
-    {"interp", "interp_run", interp_run, 50, "bytecode interpreter loop"},
-    {"coremark", "coremark_run", coremark_run, 16000,
-     "CoreMark-style list/matrix/state/crc"},
-};
 
 /* Runs one kernel on the engine; returns 0 on success. */
 /* With --limits, every engine call runs with fuel and a deadline set (both
  * far out of reach) so the cost of metering shows. */
 static corral_vm_limits_t engine_limits;
 
-static int engine_run(const kernel_t *k, uint32_t n, uint32_t *sum, double *secs) {
+static int engine_run(const bench_kernel_t *k, uint32_t n, uint32_t *sum, double *secs) {
     corral_vm_module_t *m = bench_load(k->name, NULL);
     corral_vm_instance_t *inst = NULL;
     corral_err_t err;
@@ -116,8 +86,8 @@ int main(int argc, char **argv) {
            "corral ms", "x", "checksum", "what");
     double log_engine = 0, log_w2c = 0;
     int n_engine = 0, n_w2c = 0;
-    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
-        const kernel_t *k = &kernels[i];
+    for (size_t i = 0; i < bench_nkernels; i++) {
+        const bench_kernel_t *k = &bench_kernels[i];
         if (nonly) {
             int want = 0;
             for (int j = 0; j < nonly; j++)
