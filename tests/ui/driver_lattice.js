@@ -8,86 +8,54 @@
 // ECHO3 (rev 3), LINK_NAME (its keyvalue link's name). Prints "ok"/"FAIL:"
 // lines; exit 1 on any failure.
 'use strict';
-const { chromium } = require('playwright-core');
 const { execFileSync } = require('child_process');
 
 const env = process.env;
-let fails = 0;
-const pass = m => console.log('ok    ' + m);
-const fail = m => { console.log('FAIL: ' + m); fails++; };
-const check = (name, cond, detail) => (cond ? pass(name) : fail(name + (detail ? ': ' + detail : '')));
+const { pass, check, result, run } = require('./driver_common');
 
 function lattice(what) {
   return JSON.parse(execFileSync(env.CORRAL, ['get', what, '--json', '--lattice', env.LATTICE,
                                               '--nats', env.NATS_URL]).toString());
 }
 
-async function result(page, what) {
-  await page.waitForFunction(() => {
-    const r = document.querySelector('#result');
-    return (r.className === 'ok' || r.className === 'err') && !/\.\.\.$/.test(r.textContent);
-  }, null, { timeout: 60000 });
-  const r = await page.$eval('#result', e => ({ cls: e.className, text: e.textContent }));
-  console.log(`      ${what}: [${r.cls}] ${r.text}`);
-  return r;
-}
-
-async function main() {
-  const browser = await chromium.launch({
-    executablePath: env.CHROMIUM,
-    headless: true,
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-           '--disable-background-networking'],
-  });
-  try {
-    const page = await browser.newPage();
-    const problems = [];
-    page.on('pageerror', e => problems.push('page error: ' + e));
-    page.on('console', m => {
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push('console: ' + m.text());
-    });
-    await page.goto(env.UI_URL);
-    for (const h of [env.HOST_A, env.HOST_B]) {
-      await page.waitForSelector(`#hosts tbody tr[data-key="${h}"]`, { timeout: 15000 });
-      await page.waitForSelector(`#actors tbody tr[data-host="${h}"][data-key="${env.ECHO}"]`, { timeout: 5000 });
-    }
-    pass('page lists both hosts and the actor on each');
-    const title = await page.$eval('#title', e => e.textContent);
-    check('title names the lattice', title.includes(env.LATTICE), title);
-    const hostCol = await page.$eval('#actors thead th.lat-only', e => getComputedStyle(e).display);
-    check('the host column is shown', hostCol !== 'none', hostCol);
-
-    await page.fill('#update-actor', 'uiecho');
-    await page.fill('#update-path', env.ECHO3);
-    await page.click('#update-btn');
-    let r = await result(page, 'update to rev 3');
-    check('update: success on 2 hosts shown', r.cls === 'ok' && r.text.includes('rev 2 -> 3') &&
-          r.text.includes('2 host(s)'), r.text);
-    const revs = lattice('inventory').map(h => h.actors.map(a => a.rev).join(',')).sort();
-    check('update: every host runs rev 3', JSON.stringify(revs) === '["3","3"]', JSON.stringify(revs));
-    await page.waitForFunction(() => document.querySelectorAll('#actors tbody tr[data-rev="3"]').length === 2,
-                               null, { timeout: 5000 });
-    pass('update: page shows rev 3 on both hosts');
-
-    const linkRow = `#links tbody tr[data-link-name="${env.LINK_NAME}"]`;
-    await page.click(linkRow + ' button.pick');
-    await page.fill('#relink-values', 'UI_K=browser');
-    await page.click('#relink-btn');
-    r = await result(page, 'relink');
-    check('relink: success shown', r.cls === 'ok', r.text);
-    const l = lattice('links').links.find(x => x.link_name === env.LINK_NAME);
-    check('relink: the lattice has the new values', l && l.values.UI_K === 'browser' &&
-          Object.keys(l.values).length === 1, JSON.stringify(l));
-    await page.waitForFunction(n => {
-      const tr = document.querySelector(`#links tbody tr[data-link-name="${n}"]`);
-      return tr && JSON.parse(tr.dataset.values).UI_K === 'browser';
-    }, env.LINK_NAME, { timeout: 5000 });
-    pass('relink: page shows the new values');
-
-    check('no page errors or console errors (CSP)', problems.length === 0, problems.join(' | '));
-  } finally {
-    await browser.close();
+run(env.CHROMIUM, async (page, problems) => {
+  await page.goto(env.UI_URL);
+  for (const h of [env.HOST_A, env.HOST_B]) {
+    await page.waitForSelector(`#hosts tbody tr[data-key="${h}"]`, { timeout: 15000 });
+    await page.waitForSelector(`#actors tbody tr[data-host="${h}"][data-key="${env.ECHO}"]`, { timeout: 5000 });
   }
-}
+  pass('page lists both hosts and the actor on each');
+  const title = await page.$eval('#title', e => e.textContent);
+  check('title names the lattice', title.includes(env.LATTICE), title);
+  const hostCol = await page.$eval('#actors thead th.lat-only', e => getComputedStyle(e).display);
+  check('the host column is shown', hostCol !== 'none', hostCol);
 
-main().then(() => process.exit(fails ? 1 : 0), e => { console.log('FAIL: ' + (e && e.stack)); process.exit(1); });
+  await page.fill('#update-actor', 'uiecho');
+  await page.fill('#update-path', env.ECHO3);
+  await page.click('#update-btn');
+  let r = await result(page, 'update to rev 3');
+  check('update: success on 2 hosts shown', r.cls === 'ok' && r.text.includes('rev 2 -> 3') &&
+        r.text.includes('2 host(s)'), r.text);
+  const revs = lattice('inventory').map(h => h.actors.map(a => a.rev).join(',')).sort();
+  check('update: every host runs rev 3', JSON.stringify(revs) === '["3","3"]', JSON.stringify(revs));
+  await page.waitForFunction(() => document.querySelectorAll('#actors tbody tr[data-rev="3"]').length === 2,
+                             null, { timeout: 5000 });
+  pass('update: page shows rev 3 on both hosts');
+
+  const linkRow = `#links tbody tr[data-link-name="${env.LINK_NAME}"]`;
+  await page.click(linkRow + ' button.pick');
+  await page.fill('#relink-values', 'UI_K=browser');
+  await page.click('#relink-btn');
+  r = await result(page, 'relink');
+  check('relink: success shown', r.cls === 'ok', r.text);
+  const l = lattice('links').links.find(x => x.link_name === env.LINK_NAME);
+  check('relink: the lattice has the new values', l && l.values.UI_K === 'browser' &&
+        Object.keys(l.values).length === 1, JSON.stringify(l));
+  await page.waitForFunction(n => {
+    const tr = document.querySelector(`#links tbody tr[data-link-name="${n}"]`);
+    return tr && JSON.parse(tr.dataset.values).UI_K === 'browser';
+  }, env.LINK_NAME, { timeout: 5000 });
+  pass('relink: page shows the new values');
+
+  check('no page errors, console errors (CSP) or dialogs', problems.length === 0, problems.join(' | '));
+});

@@ -26,16 +26,7 @@ it_init "$1" "$2" "$3" "$4"
 . "$(dirname "$0")/ui_common.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-# playwright-core, exactly as locked; `npm ci` again only when the lock changed.
-mkdir -p "$NPM_DIR"
-if ! cmp -s "$HERE/package-lock.json" "$NPM_DIR/package-lock.json" || [ ! -d "$NPM_DIR/node_modules/playwright-core" ]; then
-  cp "$HERE/package.json" "$HERE/package-lock.json" "$NPM_DIR/"
-  if (cd "$NPM_DIR" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error) >"$T/npm.log" 2>&1; then
-    pass "npm ci (playwright-core)"
-  else
-    fail "npm ci failed"; cat "$T/npm.log"; exit 1
-  fi
-fi
+ui_npm_ci "$NPM_DIR" "$HERE" || exit 1
 
 PORT=$(free_port); export PORT
 start_host "$SRC/examples/kvcounter/manifest.yaml" || exit 1

@@ -20,14 +20,9 @@ NPM_DIR=$7
 lt_init "$@"
 CHROMIUM=${CORRAL_CHROMIUM:-/usr/bin/chromium}
 HERE=$(cd "$(dirname "$0")" && pwd)
-UI_PID=
+. "$HERE/ui_lib.sh"
 ui_lt_cleanup() {
-  if [ -n "${UI_PID:-}" ] && kill -0 "$UI_PID" 2>/dev/null; then
-    kill -TERM "$UI_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$UI_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$UI_PID" 2>/dev/null || true
-  fi
-  if [ "${FAILS:-0}" != 0 ] && [ -f "$T/ui.log" ]; then echo "---- corral ui log ----"; cat "$T/ui.log"; fi
+  ui_stop
   lt_cleanup
 }
 trap ui_lt_cleanup EXIT
@@ -60,29 +55,8 @@ lc start actor "$T/echo1.wasm" --host "$A" >/dev/null || fail "start echo on A"
 lc start actor "$T/echo1.wasm" --host "$B" >/dev/null || fail "start echo on B"
 lc link put "$ECHO" wasmcloud:keyvalue UI_K=v1 --link-name uil >/dev/null || fail "link put"
 
-# the log exists before the loop reads it (the child opens it in its own time)
-: >"$T/ui.log"
-"$CORRAL" ui "${L[@]}" >>"$T/ui.log" 2>&1 &
-UI_PID=$!
-UI_URL=
-for _ in $(seq 200); do
-  UI_URL=$(sed -n 's|^corral ui: serving \(http://[^ ]*\) for lattice .*|\1|p' "$T/ui.log")
-  [ -n "$UI_URL" ] && break
-  kill -0 "$UI_PID" 2>/dev/null || { fail "corral ui exited early: $(cat "$T/ui.log")"; lt_done; }
-  sleep 0.05
-done
-[ -n "$UI_URL" ] && pass "corral ui --lattice serves $UI_URL" || { fail "no URL printed"; lt_done; }
-UI_TOKEN=$(curl -s -m 10 "$UI_URL" | sed -n 's|.*name="corral-ui-token" content="\([0-9a-f]*\)".*|\1|p')
-[ -n "$UI_TOKEN" ] && pass "the page carries a token" || fail "the page carries no token"
-
-ui_req() {
-  local m=$1 p=$2; shift 2
-  curl -s -m 30 -X "$m" -o "$T/ui_body" -w '%{http_code}' "$@" "${UI_URL%/}$p" >"$T/ui_code" 2>/dev/null || true
-  echo "$(cat "$T/ui_code") $(cat "$T/ui_body" 2>/dev/null)"
-}
-ui_post() {
-  ui_req POST "$1" -H "X-Corral-UI-Token: $UI_TOKEN" -H 'Content-Type: application/json' --data-binary "$2"
-}
+ui_start "${L[@]}" || lt_done
+pass "corral ui --lattice serves $UI_URL"
 state() { ui_req GET /api/state | cut -d' ' -f2- > "$T/state.json"; }
 # lattice inventories, as the CLI reports them
 linv() { lc get inventory --json > "$T/linv.json"; }
@@ -168,12 +142,7 @@ if [ -n "$browser_missing" ]; then
   if [ "${CI:-}" = true ]; then fail "$browser_missing (CI=true: scripts/setup.sh installs it)"
   else echo "SKIP: $browser_missing: the lattice view not tested in a browser"; fi
 else
-  mkdir -p "$NPM_DIR"
-  if ! cmp -s "$HERE/package-lock.json" "$NPM_DIR/package-lock.json" || [ ! -d "$NPM_DIR/node_modules/playwright-core" ]; then
-    cp "$HERE/package.json" "$HERE/package-lock.json" "$NPM_DIR/"
-    (cd "$NPM_DIR" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error) >"$T/npm.log" 2>&1 ||
-      { fail "npm ci failed"; cat "$T/npm.log"; }
-  fi
+  ui_npm_ci "$NPM_DIR" "$HERE"
   out=$(UI_URL=$UI_URL CORRAL=$CORRAL CHROMIUM=$CHROMIUM LATTICE=$LATTICE NATS_URL=$NATS_URL \
         HOST_A=$A HOST_B=$B ECHO=$ECHO ECHO3=$T/echo3.wasm LINK_NAME=uil2 \
         NODE_PATH=$NPM_DIR/node_modules timeout 120 node "$HERE/driver_lattice.js" 2>&1) && rc=0 || rc=$?
