@@ -195,65 +195,42 @@ void wasm_rt_free_memory(wasm_rt_memory_t *m)
 
 #define CORRAL_RT_TABLE_MAX 10000000u
 
-void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t *t, uint32_t n, uint32_t max)
-{
-    if (n > CORRAL_RT_TABLE_MAX) corral_rt_trap(CORRAL_AOT_TRAP_NOMEM);
-    t->data = calloc(n ? n : 1, sizeof *t->data);
-    if (!t->data) corral_rt_trap(CORRAL_AOT_TRAP_NOMEM);
-    t->size = n;
-    t->max_size = max;
-}
-
-void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t *t)
-{
-    free(t->data);
-    t->data = NULL;
-}
-
-void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t *t, uint32_t n, uint32_t max)
-{
-    if (n > CORRAL_RT_TABLE_MAX) corral_rt_trap(CORRAL_AOT_TRAP_NOMEM);
-    t->data = calloc(n ? n : 1, sizeof *t->data);
-    if (!t->data) corral_rt_trap(CORRAL_AOT_TRAP_NOMEM);
-    t->size = n;
-    t->max_size = max;
-}
-
-void wasm_rt_free_externref_table(wasm_rt_externref_table_t *t)
-{
-    free(t->data);
-    t->data = NULL;
-}
-
-uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t *t, uint32_t delta, wasm_rt_funcref_t init)
-{
-    uint32_t old = t->size;
-    uint64_t n = (uint64_t)old + delta;
-    if (n > t->max_size || n > CORRAL_RT_TABLE_MAX) return 0xffffffffu;
-    if (delta) {
-        void *p = realloc(t->data, (size_t)n * sizeof *t->data);
-        if (!p) return 0xffffffffu;
-        t->data = p;
-        for (uint64_t i = old; i < n; i++) t->data[i] = init;
+/* The funcref and the externref table differ only in their element type:
+ * one definition of allocate, free and grow serves both. */
+#define CORRAL_RT_TABLE_FNS(kind)                                                                  \
+    void wasm_rt_allocate_##kind##_table(wasm_rt_##kind##_table_t *t, uint32_t n, uint32_t max)    \
+    {                                                                                              \
+        if (n > CORRAL_RT_TABLE_MAX) corral_rt_trap(CORRAL_AOT_TRAP_NOMEM);                        \
+        t->data = calloc(n ? n : 1, sizeof *t->data);                                              \
+        if (!t->data) corral_rt_trap(CORRAL_AOT_TRAP_NOMEM);                                       \
+        t->size = n;                                                                               \
+        t->max_size = max;                                                                         \
+    }                                                                                              \
+                                                                                                   \
+    void wasm_rt_free_##kind##_table(wasm_rt_##kind##_table_t *t)                                  \
+    {                                                                                              \
+        free(t->data);                                                                             \
+        t->data = NULL;                                                                            \
+    }                                                                                              \
+                                                                                                   \
+    uint32_t wasm_rt_grow_##kind##_table(wasm_rt_##kind##_table_t *t, uint32_t delta,              \
+                                         wasm_rt_##kind##_t init)                                  \
+    {                                                                                              \
+        uint32_t old = t->size;                                                                    \
+        uint64_t n = (uint64_t)old + delta;                                                        \
+        if (n > t->max_size || n > CORRAL_RT_TABLE_MAX) return 0xffffffffu;                        \
+        if (delta) {                                                                               \
+            void *p = realloc(t->data, (size_t)n * sizeof *t->data);                               \
+            if (!p) return 0xffffffffu;                                                            \
+            t->data = p;                                                                           \
+            for (uint64_t i = old; i < n; i++) t->data[i] = init;                                  \
+        }                                                                                          \
+        t->size = (uint32_t)n;                                                                     \
+        return old;                                                                                \
     }
-    t->size = (uint32_t)n;
-    return old;
-}
 
-uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t *t, uint32_t delta, wasm_rt_externref_t init)
-{
-    uint32_t old = t->size;
-    uint64_t n = (uint64_t)old + delta;
-    if (n > t->max_size || n > CORRAL_RT_TABLE_MAX) return 0xffffffffu;
-    if (delta) {
-        void *p = realloc(t->data, (size_t)n * sizeof *t->data);
-        if (!p) return 0xffffffffu;
-        t->data = p;
-        for (uint64_t i = old; i < n; i++) t->data[i] = init;
-    }
-    t->size = (uint32_t)n;
-    return old;
-}
+CORRAL_RT_TABLE_FNS(funcref)
+CORRAL_RT_TABLE_FNS(externref)
 
 /* Runs fn(rt, arg, sp) with a trap landing pad; returns 0 or the trap.
  * Nested entries (a host function calling into another instance of this
