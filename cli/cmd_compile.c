@@ -166,9 +166,9 @@ int corral_cli_compile(int argc, char **argv) {
         return st == CORRAL_ERR_NOMEM ? CORRAL_EXIT_INTERNAL : CORRAL_EXIT_FAIL;
     }
     printf("%s: compiled in %.2f s\n  module-sha256 %s\n  abi %u\n  compiler %s\n  target %s\n  %llu bytes of "
-           "native code\n",
+           "native code\n  %u vectorised loop%s (fuel checked when each ends)\n",
            out, (double)(corral_now_ns() - t0) / 1e9, info.module_hash, info.abi, info.compiler, info.target,
-           (unsigned long long)info.elf_bytes);
+           (unsigned long long)info.elf_bytes, info.vector_loops, info.vector_loops == 1 ? "" : "s");
     if (seed) {
         if ((st = corral_aot_sign(out, seed, &info, &err)) != CORRAL_OK) {
             corral_cli_error("compile: --sign: %s (the artifact is written, unsigned)", corral_err_msg(&err));

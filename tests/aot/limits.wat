@@ -52,4 +52,39 @@
       (local.set 1 (i32.add (local.get 1) (i32.const 1)))
       (br $l)))
     (local.get 1))
+
+  ;; loops the C compiler vectorises (aot_loops.c: unchecked back-edges,
+  ;; fuel charged when they end; it proves an address cannot wrap only
+  ;; from constant bases, as for a C program's static arrays): 1024 words at
+  ;; 0x8000 each get 1 added, reps times (the outer loop keeps its check);
+  ;; the same at 0xf800, out of bounds past the first page; 1024 words
+  ;; copied from 0x4000 to 0x5000
+  (func (export "vadd") (param $reps i32) (local $i i32)
+    (if (i32.eqz (local.get $reps)) (then (return)))
+    (loop $outer
+      (local.set $i (i32.const 0))
+      (loop $l
+        (i32.store offset=0x8000 (local.get $i) (i32.add (i32.load offset=0x8000 (local.get $i)) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br_if $l (i32.ne (local.get $i) (i32.const 4096))))
+      (local.set $reps (i32.sub (local.get $reps) (i32.const 1)))
+      (br_if $outer (local.get $reps))))
+  (func (export "vadd_high") (local $i i32)
+    (loop $l
+      (i32.store offset=0xf800 (local.get $i) (i32.add (i32.load offset=0xf800 (local.get $i)) (i32.const 1)))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br_if $l (i32.ne (local.get $i) (i32.const 4096)))))
+  (func (export "vcopy") (local $i i32)
+    (loop $l
+      (i32.store offset=0x5000 (local.get $i) (i32.load offset=0x4000 (local.get $i)))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br_if $l (i32.ne (local.get $i) (i32.const 4096)))))
+  ;; a loop nothing proves finite: follows p = mem[p] until 0 (a cycle in
+  ;; memory never ends), so it keeps its check
+  (func (export "chase") (param $p i32) (result i32) (local $k i32)
+    (loop $l
+      (local.set $p (i32.load (local.get $p)))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br_if $l (local.get $p)))
+    (local.get $k))
 )

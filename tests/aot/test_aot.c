@@ -52,6 +52,7 @@ static int under_valgrind(void) {
 }
 
 static int compiled;
+static uint32_t vector_loops; /* what corral_aot_compile reported */
 static uint8_t *wasm_bytes;
 static size_t wasm_len;
 
@@ -81,6 +82,7 @@ static int setup(void) {
     char hash[65];
     if (corral_claims_module_hash(wasm_bytes, wasm_len, hash, &err) != CORRAL_OK) return 0;
     if (strcmp(hash, info.module_hash) != 0) return 0;
+    vector_loops = info.vector_loops;
     compiled = 1;
     return 1;
 }
@@ -374,6 +376,63 @@ TEST(fuel_edge) {
             pair_free(&p);
         }
     }
+    mods_close();
+}
+
+/* Loops the C compiler vectorises go without a check on their back-edge
+ * (aot_loops.c): same results, same traps, and the fuel verdict at the
+ * exact edge, including when one call's count crosses refills of 4096. */
+TEST(vector_loops) {
+    REQUIRE(mods_open());
+    /* vadd's inner loop and vadd_high; not chase (unbounded), not the outer
+     * loop (it holds another loop); explicit checks vectorise nothing */
+    if (under_valgrind()) CHECK_EQ_INT(vector_loops, 0);
+    else CHECK_EQ_INT(vector_loops, 2);
+    pair_t p;
+    corral_err_t ea, ev;
+    corral_status_t vst;
+    REQUIRE(pair_new(&p, NULL, &ea, &ev, &vst) == CORRAL_OK);
+    uint64_t reps = 3, r[1];
+    CHECK_EQ_INT(both(&p, "vadd", &reps, 1, NULL, 0), CORRAL_OK);
+    uint64_t addrs[] = {0x8000, 0x8004, 0x8800, 0x8ffc, 0x9000};
+    for (size_t i = 0; i < sizeof addrs / sizeof addrs[0]; i++) {
+        CHECK_EQ_INT(both(&p, "load", &addrs[i], 1, r, 1), CORRAL_OK);
+        CHECK(r[0] == (addrs[i] < 0x9000 ? 3u : 0u));
+    }
+    /* 0xf800 + 4096 crosses the end of the one page */
+    CHECK_EQ_INT(both(&p, "vadd_high", NULL, 0, NULL, 0), CORRAL_ERR_TRAP_MEMORY_OOB);
+    uint64_t one = 1;
+    CHECK_EQ_INT(both(&p, "grow", &one, 1, r, 1), CORRAL_OK);
+    CHECK_EQ_INT(both(&p, "vadd_high", NULL, 0, NULL, 0), CORRAL_OK);
+    uint64_t hi = 0x107fc;
+    CHECK_EQ_INT(both(&p, "load", &hi, 1, r, 1), CORRAL_OK);
+    CHECK(r[0] == 1);
+    pair_free(&p);
+
+    /* the fuel edge: reps * 1024 units (entry, 1023 inner and reps - 1
+     * outer back-edges); 5 reps cross the 4096-unit refill */
+    uint64_t repss[] = {1, 5};
+    for (size_t k = 0; k < 2; k++) {
+        int ok = 0, out = 0;
+        for (uint64_t fuel = repss[k] * 1024 - 2; fuel <= repss[k] * 1024 + 2; fuel++) {
+            corral_vm_limits_t lim = {.fuel = fuel};
+            REQUIRE(pair_new(&p, &lim, &ea, &ev, &vst) == CORRAL_OK);
+            corral_status_t s = both(&p, "vadd", &repss[k], 1, NULL, 0);
+            ok += s == CORRAL_OK;
+            out += s == CORRAL_ERR_TRAP_FUEL_EXHAUSTED;
+            CHECK(s == (fuel >= repss[k] * 1024 ? CORRAL_OK : CORRAL_ERR_TRAP_FUEL_EXHAUSTED));
+            pair_free(&p);
+        }
+        CHECK(ok > 0 && out > 0);
+    }
+
+    /* a loop nothing bounds keeps its check: a cycle in memory */
+    corral_vm_limits_t lim = {.fuel = 100000};
+    REQUIRE(pair_new(&p, &lim, &ea, &ev, &vst) == CORRAL_OK);
+    uint64_t cyc[2] = {0x100, 0x100}, start = 0x100;
+    CHECK_EQ_INT(both(&p, "store", cyc, 2, NULL, 0), CORRAL_OK);
+    CHECK_EQ_INT(both(&p, "chase", &start, 1, r, 1), CORRAL_ERR_TRAP_FUEL_EXHAUSTED);
+    pair_free(&p);
     mods_close();
 }
 
@@ -713,6 +772,6 @@ TEST(teardown) {
 }
 
 TEST_MAIN(TEST_ENTRY(values), TEST_ENTRY(memory), TEST_ENTRY(traps), TEST_ENTRY(call_depth), TEST_ENTRY(fuel),
-          TEST_ENTRY(deadline), TEST_ENTRY(interrupt), TEST_ENTRY(recursion_limits), TEST_ENTRY(fuel_edge), TEST_ENTRY(guard_pages), TEST_ENTRY(nested_entry),
+          TEST_ENTRY(deadline), TEST_ENTRY(interrupt), TEST_ENTRY(recursion_limits), TEST_ENTRY(fuel_edge), TEST_ENTRY(vector_loops), TEST_ENTRY(guard_pages), TEST_ENTRY(nested_entry),
           TEST_ENTRY(host_fault_not_trapped), TEST_ENTRY(artifact_checks), TEST_ENTRY(cache_dir),
           TEST_ENTRY(compile_errors), TEST_ENTRY(vm_api), TEST_ENTRY(teardown))

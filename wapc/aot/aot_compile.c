@@ -344,8 +344,9 @@ fail:
 
 /* Appends line with every "goto w2c_L<n>;" (a branch back to a loop start:
  * wasm2c names loop labels L, block labels B) turned into a braced fuel
- * check plus the jump, valid wherever the goto stood. */
-static corral_status_t patch_back_edges(const char *line, size_t ll, corral_buf_t *out)
+ * check (or, unchecked, a count: aot_loops.c) plus the jump, valid wherever
+ * the goto stood. */
+static corral_status_t patch_back_edges(const char *line, size_t ll, int unchecked, corral_buf_t *out)
 {
     corral_status_t st = CORRAL_OK;
     const char *end = line + ll, *p = line;
@@ -362,7 +363,7 @@ static corral_status_t patch_back_edges(const char *line, size_t ll, corral_buf_
             return corral_buf_append(out, p, (size_t)(end - p));
         }
         st = corral_buf_append(out, p, (size_t)(g - p));
-        if (st == CORRAL_OK) st = corral_buf_append_str(out, "{CORRAL_LOOP_BACK(); ");
+        if (st == CORRAL_OK) st = corral_buf_append_str(out, unchecked ? "{CORRAL_LOOP_COUNT(); " : "{CORRAL_LOOP_BACK(); ");
         if (st == CORRAL_OK) st = corral_buf_append(out, g, (size_t)(q + 1 - g));
         if (st == CORRAL_OK) st = corral_buf_append_str(out, "}");
         p = q + 1;
@@ -377,20 +378,37 @@ static corral_status_t patch_back_edges(const char *line, size_t ll, corral_buf_
  * guest stores cannot alias a local, so its base stays in a register; the
  * memory never moves) and makes the table helpers' bounds traps table
  * traps (wasm2c raises the same OOB for tables and memories). */
-static corral_status_t patch_c(const char *src, size_t len, corral_buf_t *out)
+/* How wasm2c's loads and stores name memory 0, "(&instance->w2c_x, (u64)",
+ * or "" without a memory. */
+static void memref_of(const char *src, size_t len, char memref[160])
 {
-    corral_status_t st = CORRAL_OK;
-    size_t i = 0;
-    int in_tables = 0; /* inside wasm2c's table helpers: their OOB is a table's */
-    int nmem = 0;      /* load/store helper lines rewritten: must be 2 */
-    /* memory 0's field: loads and stores get the function's copy instead */
-    char memref[160] = "";
+    memref[0] = 0;
     const char *am = memmem(src, len, "wasm_rt_allocate_memory(&instance->", 35);
     if (am) {
         const char *e = am + 35;
         while (e < src + len && e - am < 120 && *e != ',') e++;
-        snprintf(memref, sizeof memref, "(&instance->%.*s, (u64)", (int)(e - am - 35), am + 35);
+        snprintf(memref, 160, "(&instance->%.*s, (u64)", (int)(e - am - 35), am + 35);
     }
+}
+
+/* The identifier that ends at p (after line's start) contains "_load". */
+static int after_load(const char *line, const char *p)
+{
+    const char *s = p;
+    while (s > line && (s[-1] == '_' || (s[-1] >= 'a' && s[-1] <= 'z') || (s[-1] >= '0' && s[-1] <= '9'))) s--;
+    return memmem(s, (size_t)(p - s), "_load", 5) != NULL;
+}
+
+static corral_status_t patch_c(const char *src, size_t len, const aot_loops_t *loops, int pass1, corral_buf_t *out)
+{
+    corral_status_t st = CORRAL_OK;
+    size_t i = 0, li = 0;
+    int in_tables = 0; /* inside wasm2c's table helpers: their OOB is a table's */
+    int nmem = 0;      /* load/store helper lines rewritten: must be 2 */
+    int nb_defs = 0;   /* barrier-free loads declared (CORRAL_NB_LOADS): must be 1 */
+    /* memory 0's field: loads and stores get the function's copy instead */
+    char memref[160];
+    memref_of(src, len, memref);
     size_t memref_len = strlen(memref);
     char memrepl[200] = "";
     if (memref_len) /* "(&instance->w2c_x, (u64)" -> "(CORRAL_MEMREF(&instance->w2c_x), (u64)" */
@@ -399,6 +417,15 @@ static corral_status_t patch_c(const char *src, size_t len, corral_buf_t *out)
         const char *line = src + i;
         const char *nl = memchr(line, '\n', len - i);
         size_t ll = nl ? (size_t)(nl - line) + 1 : len - i;
+        uint8_t lf = loops && li < loops->nlines ? loops->flags[li] : 0;
+        li++;
+        if (pass1 && loops && !(lf & AOT_LINE_KEEP)) {
+            /* pass 1 compiles only the functions with a candidate loop;
+             * the others become empty lines (line numbers stay) */
+            if (nl) st = corral_buf_append_str(out, "\n");
+            i += ll;
+            continue;
+        }
         const char *p = line;
         while (p < line + ll && (*p == ' ')) p++;
         size_t rest = (size_t)(line + ll - p);
@@ -415,6 +442,13 @@ static corral_status_t patch_c(const char *src, size_t len, corral_buf_t *out)
             st = corral_buf_append(out, line, (size_t)(md - line));
             if (st == CORRAL_OK) st = corral_buf_append_str(out, "&CORRAL_MEM_DATA(mem)[addr]");
             if (st == CORRAL_OK) st = corral_buf_append(out, md + 16, (size_t)(line + ll - md - 16));
+        } else if (rest > 40 && memcmp(p, "DEFINE_LOAD(i64_load32_u, u32, u64, u64)", 40) == 0) {
+            /* the last load helper: the barrier-free ones follow (aot_rt.h),
+             * on the same line so that line numbers stay */
+            nb_defs++;
+            st = corral_buf_append(out, p, 40);
+            if (st == CORRAL_OK) st = corral_buf_append_str(out, " CORRAL_NB_LOADS");
+            if (st == CORRAL_OK) st = corral_buf_append(out, p + 40, rest - 40);
         } else if (memmem(line, ll, "wasm_asm(\"\" ::\"r\"(result));", 27)) {
             /* the empty asm keeps a load whose value is unused (it must
              * still fault when out of bounds); "r" alone made gcc load
@@ -441,18 +475,21 @@ static corral_status_t patch_c(const char *src, size_t len, corral_buf_t *out)
                 const char *m = memmem(q, (size_t)(line + ll - q), memref, memref_len);
                 if (!m) break;
                 st = corral_buf_append(&tmp, q, (size_t)(m - q));
+                /* in an unchecked loop: the load without the barrier */
+                if (st == CORRAL_OK && (lf & AOT_LINE_NB) && after_load(line, m))
+                    st = corral_buf_append_str(&tmp, "_nb");
                 if (st == CORRAL_OK) st = corral_buf_append_str(&tmp, memrepl);
                 q = m + memref_len;
             }
             if (st == CORRAL_OK) st = corral_buf_append(&tmp, q, (size_t)(line + ll - q));
-            if (st == CORRAL_OK) st = patch_back_edges((const char *)tmp.data, tmp.len, out);
+            if (st == CORRAL_OK) st = patch_back_edges((const char *)tmp.data, tmp.len, (lf & AOT_LINE_EDGE) != 0, out);
             corral_buf_free(&tmp);
         } else {
             st = corral_buf_append(out, line, ll);
         }
         i += ll;
     }
-    if (st == CORRAL_OK && nmem != 2) st = CORRAL_ERR_INTERNAL; /* not the wasm2c 1.0.32 we know */
+    if (st == CORRAL_OK && (nmem != 2 || nb_defs != 1)) st = CORRAL_ERR_INTERNAL; /* not the wasm2c 1.0.32 we know */
     return st;
 }
 
@@ -468,7 +505,7 @@ static corral_status_t write_file(const char *dir, const char *name, const void 
 static void rm_tree(const char *dir)
 {
     static const char *names[] = {"module.wasm", "m.c", "m.h", "patched.c", "artifact.c", "aot_abi.h", "aot_rt.h",
-                                  "aot_rt.c", "m.so", "wasm2c.log", "cc.log", "probe.txt"};
+                                  "aot_rt.c", "m.so", "wasm2c.log", "cc.log", "probe.txt", "vec.txt", "pass1.c"};
     char path[4096];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -476,6 +513,23 @@ static void rm_tree(const char *dir)
     }
     rmdir(dir);
 }
+
+/* The compiler and the flags both passes use.
+ * -ffp-contract=off, -fsignaling-nans: wasm float semantics (no fusing
+ * a*b+c into one rounding; no folding x*1, x-0, x/1 to x, since a
+ * signalling NaN must come out quiet).
+ * -mtune=generic: with gcc 12's -march=native tuning on this build machine
+ * (rocketlake) float_exprs.wast's f64.simple_x4_sum came out wrong; generic
+ * tuning keeps the native instruction set and passes.
+ * max-inline-insns-auto=40 (-O2: 15): the entry check (aot_rt.h) makes
+ * every small function look too big to inline; fib-like recursion runs
+ * 1.5x native with it, 2.3x without.
+ * -fvect-cost-model=cheap (-O2: very-cheap): lets the vectoriser version a
+ * loop on a run-time overlap test, which every wasm loop that reads one
+ * part of memory and writes another needs (all of memory is one array). */
+#define CC_ARGV(cc, marchflag, incl)                                                                              \
+    (char *)(cc), "-O2", (marchflag), "-mtune=generic", "-ffp-contract=off", "-fsignaling-nans",                  \
+        "--param=max-inline-insns-auto=40", "-fvect-cost-model=cheap", "-fno-strict-aliasing", "-w", (incl)
 
 corral_status_t corral_aot_compile(const uint8_t *wasm, size_t len, const char *out_path, const corral_aot_opts_t *opts,
                                    corral_aot_info_t *info_out, corral_err_t *err)
@@ -488,6 +542,7 @@ corral_status_t corral_aot_compile(const uint8_t *wasm, size_t len, const char *
     const char *march = o.march ? o.march : "native";
     corral_vm_module_t *m = NULL;
     corral_buf_t src = {0}, patched = {0}, hdr = {0}, unit = {0}, so = {0}, art = {0};
+    aot_loops_t loops = {0};
     char dir[4096] = "", path[4096], log[4096], tail[640];
     corral_aot_info_t info;
     memset(&info, 0, sizeof info);
@@ -528,11 +583,13 @@ corral_status_t corral_aot_compile(const uint8_t *wasm, size_t len, const char *
     TRY(corral_buf_append(&hdr, "", 1));
 
     /* patched C + runtime + glue, one translation unit */
-    st = patch_c((const char *)src.data, src.len, &patched);
-    if (st == CORRAL_ERR_INTERNAL)
-        corral_err_set(err, st, "AOT tier: wasm2c's output has no load/store helpers where expected (wabt 1.0.32?)");
-    if (st != CORRAL_OK) goto fail;
-    TRY(write_file(dir, "patched.c", patched.data, patched.len, err));
+    char memref[160];
+    memref_of((const char *)src.data, src.len, memref);
+    st = aot_loops_scan((const char *)src.data, src.len, memref[0] ? memref : NULL, &loops);
+    if (st != CORRAL_OK) {
+        corral_err_set(err, st, "AOT tier: cannot scan the generated C (%zu bytes)", src.len);
+        goto fail;
+    }
     TRY(write_file(dir, "aot_abi.h", corral_aot_src_abi_h, strlen(corral_aot_src_abi_h), err));
     TRY(write_file(dir, "aot_rt.h", corral_aot_src_rt_h, strlen(corral_aot_src_rt_h), err));
     TRY(write_file(dir, "aot_rt.c", corral_aot_src_rt_c, strlen(corral_aot_src_rt_c), err));
@@ -541,29 +598,50 @@ corral_status_t corral_aot_compile(const uint8_t *wasm, size_t len, const char *
     TRY(gen_glue(m, (const char *)hdr.data, &unit, err));
     TRY(write_file(dir, "artifact.c", unit.data, unit.len, err));
 
-    /* cc */
-    char unitpath[4096], sopath[4096], incl[4200], marchflag[48];
+    char unitpath[4096], sopath[4096], incl[4200], marchflag[48], optinfo[4200];
     snprintf(unitpath, sizeof unitpath, "%s/artifact.c", dir);
     snprintf(sopath, sizeof sopath, "%s/m.so", dir);
     snprintf(incl, sizeof incl, "-I%s", dir);
     snprintf(marchflag, sizeof marchflag, "-march=%s", march);
+    snprintf(optinfo, sizeof optinfo, "-fopt-info-vec-all=%s/vec.txt", dir);
     snprintf(log, sizeof log, "%s/cc.log", dir);
-    /* wasm float semantics: no fusing a*b+c into one rounding (FMA), and no
-     * folding x*1, x-0, x/1 to x (a signalling NaN must come out quiet).
-     * -mtune=generic: with gcc 12's -march=native tuning on this build
-     * machine (rocketlake) float_exprs.wast's f64.simple_x4_sum came out
-     * wrong; generic tuning keeps the native instruction set and passes.
-     * max-inline-insns-auto=40 (-O2: 15): the entry check (aot_rt.h) makes
-     * every small function look too big to inline; fib-like recursion
-     * runs 1.5x native with it, 2.3x without. */
-    char *cargv[] = {(char *)cc, "-O2", marchflag, "-mtune=generic", "-ffp-contract=off", "-fsignaling-nans",
-                     "--param=max-inline-insns-auto=40",
-                     "-fPIC", "-shared", "-fvisibility=hidden", "-fno-strict-aliasing", "-w", "-Wl,-Bsymbolic", "-Wl,-z,now", incl, "-o", sopath, unitpath, "-lm", NULL, NULL};
     /* CORRAL_AOT_EXPLICIT_CHECKS=1: wasm2c's bounds check on every access
      * instead of guard pages (for memcheckers such as valgrind, which
-     * report each trapped out-of-bounds access as an invalid read) */
+     * report each trapped out-of-bounds access as an invalid read); no
+     * loop is vectorised then, so pass 1 is skipped */
     const char *xc = getenv("CORRAL_AOT_EXPLICIT_CHECKS");
-    if (xc && strcmp(xc, "1") == 0) cargv[sizeof cargv / sizeof cargv[0] - 2] = "-DCORRAL_AOT_EXPLICIT_CHECKS";
+    int explicit_checks = xc && strcmp(xc, "1") == 0;
+
+    /* pass 1 (aot_loops.c): the candidate loops unchecked, the compiler's
+     * vectoriser report says which stay so; a failure here only means
+     * every loop keeps its check */
+    if (loops.ncandidates && !explicit_checks) {
+        TRY(patch_c((const char *)src.data, src.len, &loops, 1, &patched));
+        TRY(write_file(dir, "patched.c", patched.data, patched.len, err));
+        if (o.keep_temp) TRY(write_file(dir, "pass1.c", patched.data, patched.len, err));
+        char *argv1[] = {CC_ARGV(cc, marchflag, incl), "-S", "-o", "/dev/null", optinfo, unitpath, NULL};
+        snprintf(path, sizeof path, "%s/vec.txt", dir);
+        corral_buf_t rep = {0};
+        if (run(argv1, log) == 0 && corral_file_read(path, (size_t)1 << 30, &rep, NULL) == CORRAL_OK)
+            aot_loops_apply_report(&loops, (const char *)rep.data, rep.len);
+        else
+            aot_loops_apply_report(&loops, "", 0);
+        corral_buf_free(&rep);
+        patched.len = 0;
+    } else {
+        aot_loops_apply_report(&loops, "", 0);
+    }
+    info.vector_loops = (uint32_t)loops.ncandidates;
+    st = patch_c((const char *)src.data, src.len, &loops, 0, &patched);
+    if (st == CORRAL_ERR_INTERNAL)
+        corral_err_set(err, st, "AOT tier: wasm2c's output has no load/store helpers where expected (wabt 1.0.32?)");
+    if (st != CORRAL_OK) goto fail;
+    TRY(write_file(dir, "patched.c", patched.data, patched.len, err));
+
+    /* cc */
+    char *cargv[] = {CC_ARGV(cc, marchflag, incl), "-fPIC", "-shared", "-fvisibility=hidden", "-Wl,-Bsymbolic",
+                     "-Wl,-z,now", "-o", sopath, unitpath, "-lm", NULL, NULL};
+    if (explicit_checks) cargv[sizeof cargv / sizeof cargv[0] - 2] = "-DCORRAL_AOT_EXPLICIT_CHECKS";
     rc = run(cargv, log);
     if (rc < 0) {
         st = corral_err_set(err, CORRAL_ERR_NOT_FOUND, "cannot run the C compiler '%s': %s (install gcc, or set CC)", cc,
@@ -605,6 +683,7 @@ fail:
         else rm_tree(dir);
     }
     corral_vm_module_free(m);
+    aot_loops_free(&loops);
     corral_buf_free(&src);
     corral_buf_free(&patched);
     corral_buf_free(&hdr);

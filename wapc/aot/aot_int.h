@@ -47,4 +47,30 @@ corral_status_t aot_parse_header(const uint8_t *p, size_t n, aot_hdr_t *out, cor
 corral_status_t aot_check_trust(const char *path, const uint8_t *p, size_t n, const aot_hdr_t *h,
                                 const corral_aot_trust_t *trust, corral_err_t *err);
 
+/* aot_loops.c: the loops of wasm2c's C (patched by aot_compile.c) whose
+ * back-edges go without a fuel check because the C compiler vectorises
+ * them (so proves them finite). Per line of the source: */
+enum {
+    AOT_LINE_EDGE = 1, /* an unchecked back-edge (CORRAL_LOOP_COUNT) */
+    AOT_LINE_NB = 2,   /* inside such a loop: loads without wasm2c's barrier */
+    AOT_LINE_KEEP = 4  /* compiled by pass 1 (outside functions, or a function with a candidate) */
+};
+typedef struct aot_loops {
+    size_t nlines, ncandidates;
+    uint8_t *flags; /* nlines entries */
+    uint32_t *from; /* for an AOT_LINE_EDGE line: its loop label's line (0-based) */
+} aot_loops_t;
+
+/* Finds the candidates in src[0..len) (wasm2c's m.c); memref is how its
+ * loads and stores name memory 0, "(&instance->w2c_memory, (u64)", or NULL.
+ * Fills *out (free with aot_loops_free, also after a failure). */
+corral_status_t aot_loops_scan(const char *src, size_t len, const char *memref, aot_loops_t *out);
+
+/* Keeps as candidates only the back-edges whose loop the compiler
+ * vectorised in every copy with no assumption, from its -fopt-info-vec-all
+ * report rep[0..len) of pass 1; returns how many remain. */
+size_t aot_loops_apply_report(aot_loops_t *l, const char *rep, size_t len);
+
+void aot_loops_free(aot_loops_t *l);
+
 #endif

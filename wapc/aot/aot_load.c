@@ -283,13 +283,19 @@ static int aot_slow(corral_aot_rt_t *rt)
         (inst->ext_interrupt && atomic_load_explicit(inst->ext_interrupt, memory_order_relaxed)))
         return CORRAL_AOT_TRAP_INTERRUPTED;
     if (inst->deadline && corral_now_ns() >= inst->deadline) return CORRAL_AOT_TRAP_DEADLINE;
-    uint64_t n = AOT_CHECK_EVERY;
+    /* units spent beyond the countdown: 1 at a check, more when unchecked
+     * loops (aot_rt.h CORRAL_LOOP_COUNT) were charged in one go */
+    uint64_t owed = rt->countdown < 0 ? (uint64_t)(-(rt->countdown + 1)) + 1 : 1;
+    uint64_t n = AOT_CHECK_EVERY - 1 + owed;
     if (inst->has_fuel) {
-        if (inst->fuel_left == 0) return CORRAL_AOT_TRAP_FUEL;
+        if (inst->fuel_left < owed) {
+            inst->fuel_left = 0;
+            return CORRAL_AOT_TRAP_FUEL;
+        }
         if (n > inst->fuel_left) n = inst->fuel_left;
         inst->fuel_left -= n;
     }
-    rt->countdown = (int64_t)n - 1;
+    rt->countdown = (int64_t)(n - owed);
     return 0;
 }
 

@@ -255,6 +255,9 @@ static int corral_rt_enter(corral_aot_rt_t *rt, corral_rt_body_t fn, uint32_t ar
         corral_depth_left_ = (int64_t)rt->max_depth - (int64_t)rt->depth;
         *slot = rt;
         fn(rt, arg, sp);
+        /* unchecked loops may have run the countdown below 0 since the
+         * last check: the call fails as it would have mid-loop */
+        if (corral_fuel_ < 0) corral_rt_fuel((char *)rt + CORRAL_AOT_RT_SIZE);
         rt->countdown = corral_fuel_;
     }
     *slot = outer_running;

@@ -10,7 +10,9 @@
  *   - a jump back to a loop start (CORRAL_LOOP_BACK, which aot_compile.c
  *     puts before every `goto w2c_L<n>`) spends one unit of fuel; the host's
  *     slow path runs every few thousand units (fuel, deadline, interrupt),
- *     as in the interpreter, which charges the same two events;
+ *     as in the interpreter, which charges the same two events; loops the
+ *     C compiler vectorises count their jumps unchecked and are charged
+ *     when they end (CORRAL_LOOP_COUNT);
  *   - call_indirect reports the same three traps as the interpreter.
  *
  * Speed: while wasm code runs, the fuel countdown and the remaining call
@@ -81,9 +83,11 @@ __attribute__((cold, noinline)) void corral_rt_fuel(void *instance);
 #endif
 
 /* One branch: any of fuel, depth or the stack distance going negative.
- * corral_m_: see CORRAL_MEM_DATA (unused, it costs nothing). */
+ * corral_m_: see CORRAL_MEM_DATA (unused, it costs nothing). corral_lf_:
+ * back-edges of unchecked loops not yet taken from the fuel (below). */
 #define FUNC_PROLOGUE                                                                           \
     wasm_rt_memory_t corral_m_ = {CORRAL_AOT_RT(instance)->mem_data};                           \
+    int64_t corral_lf_ = 0;                                                                     \
     do {                                                                                        \
         corral_aot_rt_t *rt_ = CORRAL_AOT_RT(instance);                                         \
         uintptr_t sp_ = CORRAL_SP();                                                            \
@@ -92,12 +96,48 @@ __attribute__((cold, noinline)) void corral_rt_fuel(void *instance);
             corral_rt_entry_slow(rt_, sp_);                                                     \
     } while (0)
 
-#define FUNC_EPILOGUE (++corral_depth_left_)
+#define FUNC_EPILOGUE (corral_fuel_ -= corral_lf_, ++corral_depth_left_)
 
+/* A checked back-edge also takes the unchecked loops' count; in a function
+ * without such loops corral_lf_ is 0 and the compiler drops it. */
 #define CORRAL_LOOP_BACK()                                                                      \
     do {                                                                                        \
-        if (CORRAL_UNLIKELY(--corral_fuel_ < 0)) corral_rt_fuel(instance);                      \
+        if (CORRAL_UNLIKELY((corral_fuel_ -= 1 + corral_lf_) < 0)) corral_rt_fuel(instance);    \
+        corral_lf_ = 0;                                                                         \
     } while (0)
+
+/* The back-edge of a loop the compiler vectorises, so proves finite
+ * (aot_loops.c): counted into a local, which stays an induction variable
+ * the vectoriser can handle, and checked at the next CORRAL_LOOP_BACK, the
+ * function's return or the call's exit (corral_rt_enter). */
+#define CORRAL_LOOP_COUNT() (++corral_lf_)
+
+/* Loads inside such loops: wasm2c's load helpers end with an empty asm that
+ * keeps a load whose value is unused (it must still fault when out of
+ * bounds), and that asm stops vectorisation. aot_compile.c puts this list
+ * after wasm2c's last load helper. */
+#define CORRAL_NB_LOAD(name, t1, t2, t3)                                                        \
+    static inline t3 name##_nb(wasm_rt_memory_t *mem, u64 addr) {                               \
+        MEMCHECK(mem, addr, t1);                                                                \
+        t1 result;                                                                              \
+        wasm_rt_memcpy(&result, &CORRAL_MEM_DATA(mem)[addr], sizeof(t1));                       \
+        return (t3)(t2)result;                                                                  \
+    }
+#define CORRAL_NB_LOADS                                                                         \
+    CORRAL_NB_LOAD(i32_load, u32, u32, u32)                                                     \
+    CORRAL_NB_LOAD(i64_load, u64, u64, u64)                                                     \
+    CORRAL_NB_LOAD(f32_load, f32, f32, f32)                                                     \
+    CORRAL_NB_LOAD(f64_load, f64, f64, f64)                                                     \
+    CORRAL_NB_LOAD(i32_load8_s, s8, s32, u32)                                                   \
+    CORRAL_NB_LOAD(i64_load8_s, s8, s64, u64)                                                   \
+    CORRAL_NB_LOAD(i32_load8_u, u8, u32, u32)                                                   \
+    CORRAL_NB_LOAD(i64_load8_u, u8, u64, u64)                                                   \
+    CORRAL_NB_LOAD(i32_load16_s, s16, s32, u32)                                                 \
+    CORRAL_NB_LOAD(i64_load16_s, s16, s64, u64)                                                 \
+    CORRAL_NB_LOAD(i32_load16_u, u16, u32, u32)                                                 \
+    CORRAL_NB_LOAD(i64_load16_u, u16, u64, u64)                                                 \
+    CORRAL_NB_LOAD(i64_load32_s, s32, s64, u64)                                                 \
+    CORRAL_NB_LOAD(i64_load32_u, u32, u64, u64)
 
 #define CALL_INDIRECT(table, t, ft, x, ...)                                                     \
     ((CORRAL_UNLIKELY((x) >= table.size) ? corral_rt_trap(CORRAL_AOT_TRAP_UNDEFINED_ELEMENT)   \

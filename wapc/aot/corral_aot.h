@@ -57,6 +57,9 @@ typedef struct corral_aot_info {
     char target[128];     /* `cc -dumpmachine` and the -march used */
     uint64_t elf_bytes;
     char signer[57];      /* public key of the signer, "" when unsigned */
+    uint32_t vector_loops; /* corral_aot_compile only (not recorded in the artifact): loops
+                              the C compiler vectorised, whose fuel check comes when
+                              each ends (docs/engine.md) */
 } corral_aot_info_t;
 
 /* Compile options; NULL or zeroed fields mean the defaults. */
