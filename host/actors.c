@@ -408,7 +408,7 @@ static corral_status_t aot_module(const uint8_t *wasm, size_t len, const char *k
         if (st != CORRAL_OK) return st;
     }
     corral_vm_module_t *vm = NULL;
-    if ((st = corral_aot_vm_module_new(wasm, len, path, &vm, err)) != CORRAL_OK) return st;
+    if ((st = corral_aot_vm_module_new_trusted(wasm, len, hash, path, NULL, &vm, err)) != CORRAL_OK) return st;
     return corral_wapc_module_new_vm(vm, out, err);
 }
 
@@ -444,7 +444,7 @@ static corral_status_t artifact_module(corral_host_t *h, const uint8_t *wasm, si
     t.nsigners = h->n_aot_signers;
     *how = t.require_signed ? "signed by an allowed signer" : "in the host's cache";
     corral_vm_module_t *vm = NULL;
-    corral_status_t st = corral_aot_vm_module_new_trusted(wasm, len, artifact, &t, &vm, err);
+    corral_status_t st = corral_aot_vm_module_new_trusted(wasm, len, NULL, artifact, &t, &vm, err);
     if (st != CORRAL_OK) return st;
     return corral_wapc_module_new_vm(vm, out, err);
 }

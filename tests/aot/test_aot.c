@@ -379,6 +379,40 @@ TEST(fuel_edge) {
     mods_close();
 }
 
+/* With a call depth limit far beyond what the native stack holds, the
+ * stack guard stops "forever" before the stack ends: on the main thread
+ * (whose bounds come from the stack size limit) and on a thread with a
+ * small stack (from its attributes). */
+static void *forever_on_thread(void *arg) {
+    corral_aot_instance_t *inst = arg;
+    corral_err_t e;
+    corral_err_clear(&e);
+    int32_t idx = corral_aot_module_func(amod, "forever", 7, NULL);
+    return (void *)(uintptr_t)(corral_aot_call(inst, idx, NULL, 0, NULL, 0, &e) == CORRAL_ERR_TRAP_STACK_EXHAUSTED);
+}
+
+TEST(native_stack_guard) {
+    REQUIRE(mods_open());
+    pair_t p;
+    corral_err_t ea, ev;
+    corral_status_t vst;
+    corral_vm_limits_t lim = {.max_call_depth = 100000000};
+    REQUIRE(pair_new(&p, &lim, &ea, &ev, &vst) == CORRAL_OK);
+    CHECK(forever_on_thread(p.a) != NULL);
+    CHECK(forever_on_thread(p.a) != NULL); /* cached bounds, same answer */
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, 1u << 20);
+    pthread_t t;
+    void *ok = NULL;
+    REQUIRE(pthread_create(&t, &a, forever_on_thread, p.a) == 0);
+    pthread_join(t, &ok);
+    pthread_attr_destroy(&a);
+    CHECK(ok != NULL);
+    pair_free(&p);
+    mods_close();
+}
+
 /* Loops the C compiler vectorises go without a check on their back-edge
  * (aot_loops.c): same results, same traps, and the fuel verdict at the
  * exact edge, including when one call's count crosses refills of 4096. */
@@ -772,6 +806,6 @@ TEST(teardown) {
 }
 
 TEST_MAIN(TEST_ENTRY(values), TEST_ENTRY(memory), TEST_ENTRY(traps), TEST_ENTRY(call_depth), TEST_ENTRY(fuel),
-          TEST_ENTRY(deadline), TEST_ENTRY(interrupt), TEST_ENTRY(recursion_limits), TEST_ENTRY(fuel_edge), TEST_ENTRY(vector_loops), TEST_ENTRY(guard_pages), TEST_ENTRY(nested_entry),
+          TEST_ENTRY(deadline), TEST_ENTRY(interrupt), TEST_ENTRY(recursion_limits), TEST_ENTRY(fuel_edge), TEST_ENTRY(vector_loops), TEST_ENTRY(native_stack_guard), TEST_ENTRY(guard_pages), TEST_ENTRY(nested_entry),
           TEST_ENTRY(host_fault_not_trapped), TEST_ENTRY(artifact_checks), TEST_ENTRY(cache_dir),
           TEST_ENTRY(compile_errors), TEST_ENTRY(vm_api), TEST_ENTRY(teardown))

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "aot_abi.h"
@@ -313,15 +315,35 @@ static int aot_import(corral_aot_rt_t *rt, uint32_t idx, uint64_t *sp)
  * host functions the guest calls; cached per thread. */
 static __thread uintptr_t stack_floor;
 
+#ifdef __GLIBC__
+extern void *__libc_stack_end; /* glibc: the top of the main thread's stack */
+#endif
+
 static uintptr_t thread_stack_limit(void)
 {
     if (stack_floor) return stack_floor;
-    pthread_attr_t a;
     void *lo = NULL;
     size_t sz = 0;
-    if (pthread_getattr_np(pthread_self(), &a) == 0) {
-        pthread_attr_getstack(&a, &lo, &sz);
-        pthread_attr_destroy(&a);
+#ifdef __GLIBC__
+    if (getpid() == (pid_t)syscall(SYS_gettid)) {
+        /* the main thread: pthread_getattr_np would parse /proc/self/maps
+         * (tens of microseconds on the first native call of a process);
+         * its stack ends the stack size limit below the top */
+        struct rlimit rl;
+        uintptr_t top = ((uintptr_t)__libc_stack_end + 4095) & ~(uintptr_t)4095;
+        if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < top &&
+            rl.rlim_cur <= ((rlim_t)1 << 32)) {
+            lo = (void *)(top - (uintptr_t)rl.rlim_cur);
+            sz = (size_t)rl.rlim_cur;
+        }
+    } else
+#endif
+    {
+        pthread_attr_t a;
+        if (pthread_getattr_np(pthread_self(), &a) == 0) {
+            pthread_attr_getstack(&a, &lo, &sz);
+            pthread_attr_destroy(&a);
+        }
     }
     uintptr_t margin = 256u * 1024u;
     if (!lo || sz < 2 * margin) {

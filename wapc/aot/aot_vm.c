@@ -78,39 +78,48 @@ static const vm_backend_t aot_backend = {"aot",          be_instance_new, be_ins
 corral_status_t corral_aot_vm_module_new(const uint8_t *bytes, size_t len, const char *artifact,
                                          corral_vm_module_t **out, corral_err_t *err)
 {
-    return corral_aot_vm_module_new_trusted(bytes, len, artifact, NULL, out, err);
+    return corral_aot_vm_module_new_trusted(bytes, len, NULL, artifact, NULL, out, err);
 }
 
-corral_status_t corral_aot_vm_module_new_trusted(const uint8_t *bytes, size_t len, const char *artifact,
-                                                 const corral_aot_trust_t *trust, corral_vm_module_t **out,
-                                                 corral_err_t *err)
+corral_status_t corral_aot_vm_module_new_trusted(const uint8_t *bytes, size_t len, const char *hash,
+                                                 const char *artifact, const corral_aot_trust_t *trust,
+                                                 corral_vm_module_t **out, corral_err_t *err)
 {
     *out = NULL;
-    char hash[65];
-    corral_status_t st = corral_claims_module_hash(bytes, len, hash, err);
-    if (st != CORRAL_OK) return st;
-    corral_vm_module_t *m = NULL;
-    st = corral_vm_module_new(bytes, len, &m, err);
-    if (st != CORRAL_OK) return st;
-    for (uint32_t i = 0; i < m->nimports; i++)
-        if (m->imports[i].kind != CORRAL_VM_EXTERN_FUNC) {
-            corral_vm_module_free(m);
-            return corral_err_set(err, CORRAL_ERR_VM_UNSUPPORTED,
-                                  "AOT tier: the module imports a memory, table or global");
-        }
+    char own[65];
+    corral_status_t st;
+    if (!hash) {
+        if ((st = corral_claims_module_hash(bytes, len, own, err)) != CORRAL_OK) return st;
+        hash = own;
+    }
+    /* the artifact first: once it is known to be built from these exact
+     * bytes (which its compile validated), decoding their descriptions is
+     * all the interpreter's loader needs to do */
     corral_aot_module_t *am = NULL;
     st = corral_aot_module_load_trusted(artifact, hash, trust, &am, err);
+    if (st != CORRAL_OK) return st;
+    corral_vm_module_t *m = NULL;
+    st = vm_module_new_decoded(bytes, len, &m, err);
     if (st != CORRAL_OK) {
-        corral_vm_module_free(m);
+        corral_aot_module_free(am);
         return st;
     }
+    for (uint32_t i = 0; i < m->nimports; i++)
+        if (m->imports[i].kind != CORRAL_VM_EXTERN_FUNC) {
+            st = corral_err_set(err, CORRAL_ERR_VM_UNSUPPORTED,
+                                "AOT tier: the module imports a memory, table or global");
+            goto fail;
+        }
     if (corral_aot_module_import_count(am) != m->nimports || corral_aot_module_export_count(am) != m->nexports) {
-        corral_aot_module_free(am);
-        corral_vm_module_free(m);
-        return corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact %s does not describe this module", artifact);
+        st = corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact %s does not describe this module", artifact);
+        goto fail;
     }
     m->be = &aot_backend;
     m->be_mod = am;
     *out = m;
     return CORRAL_OK;
+fail:
+    corral_aot_module_free(am);
+    corral_vm_module_free(m);
+    return st;
 }

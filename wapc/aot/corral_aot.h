@@ -215,10 +215,16 @@ corral_status_t corral_aot_vm_module_new(const uint8_t *bytes, size_t len, const
                                          corral_vm_module_t **out, corral_err_t *err);
 
 /* The same with the artifact loaded under trust rules
- * (corral_aot_module_load_trusted; NULL = none). */
-corral_status_t corral_aot_vm_module_new_trusted(const uint8_t *bytes, size_t len, const char *artifact,
-                                                 const corral_aot_trust_t *trust, corral_vm_module_t **out,
-                                                 corral_err_t *err);
+ * (corral_aot_module_load_trusted; NULL = none), and the module's hash when
+ * the caller has it already (corral_claims_module_hash of bytes, 64
+ * uppercase hex digits; NULL: computed here). The artifact is checked
+ * before the module is decoded, and then only decoded: its function bodies
+ * are not validated again (the artifact's compile did, on these bytes), so
+ * a hash that is not these bytes' own lets through a module nobody
+ * validated. */
+corral_status_t corral_aot_vm_module_new_trusted(const uint8_t *bytes, size_t len, const char *hash,
+                                                 const char *artifact, const corral_aot_trust_t *trust,
+                                                 corral_vm_module_t **out, corral_err_t *err);
 
 #ifdef __cplusplus
 }

@@ -177,6 +177,7 @@ struct corral_vm_module {
     vm_data_t *datas;
 
     uint8_t *refs; /* bitmap of functions declared for ref.func */
+    int no_code;   /* decoded without translating function bodies (vm_module_new_decoded) */
 
     vm_code_t *codes; /* nfuncs - nfunc_imports entries */
 
@@ -250,6 +251,15 @@ typedef struct vm_backend {
 
 /* vm_load.c */
 corral_status_t vm_load(corral_vm_module_t *m, corral_err_t *err);
+
+/* vm_runtime.c: a module decoded for its descriptions only (types, imports,
+ * exports, memories, tables, globals, segments): function bodies are
+ * skipped, neither validated nor translated, so the module cannot run on
+ * the interpreter. For a backend that runs other code built from these
+ * exact bytes after they were validated (wapc/aot: an artifact whose
+ * recorded module hash matched). Errors as corral_vm_module_new. */
+corral_status_t vm_module_new_decoded(const uint8_t *bytes, size_t len, corral_vm_module_t **out,
+                                      corral_err_t *err);
 void vm_module_release(corral_vm_module_t *m);
 int vm_functype_eq(const corral_vm_functype_t *a, const corral_vm_functype_t *b);
 

@@ -489,6 +489,7 @@ static corral_status_t sec_code(vm_rd_t *r, corral_vm_module_t *m, uint32_t ndec
         if (size > (uint32_t)(r->end - r->p)) MAL(r->p, "unexpected end of section or function");
         const uint8_t *body = r->p;
         r->p += size;
+        if (m->no_code) continue; /* vm_module_new_decoded */
         TRY(vm_compile(m, m->nfunc_imports + i, body, body + size, r->off + (size_t)(body - r->base),
                        &m->codes[i], r->err));
     }

@@ -15,8 +15,8 @@
 
 /* ---- modules ---------------------------------------------------------------------------- */
 
-corral_status_t corral_vm_module_new(const uint8_t *bytes, size_t len, corral_vm_module_t **out,
-                                     corral_err_t *err)
+static corral_status_t module_new(const uint8_t *bytes, size_t len, int no_code, corral_vm_module_t **out,
+                                  corral_err_t *err)
 {
     *out = NULL;
     if (!bytes && len) return corral_err_set(err, CORRAL_ERR_INVALID_ARG, "no module bytes");
@@ -30,6 +30,7 @@ corral_status_t corral_vm_module_new(const uint8_t *bytes, size_t len, corral_vm
     }
     if (len) memcpy(m->bytes, bytes, len);
     m->len = len;
+    m->no_code = no_code;
     corral_status_t st = vm_load(m, err);
     if (st != CORRAL_OK) {
         vm_module_release(m);
@@ -39,6 +40,18 @@ corral_status_t corral_vm_module_new(const uint8_t *bytes, size_t len, corral_vm
     atomic_init(&m->mrefs, 1);
     *out = m;
     return CORRAL_OK;
+}
+
+corral_status_t corral_vm_module_new(const uint8_t *bytes, size_t len, corral_vm_module_t **out,
+                                     corral_err_t *err)
+{
+    return module_new(bytes, len, 0, out, err);
+}
+
+corral_status_t vm_module_new_decoded(const uint8_t *bytes, size_t len, corral_vm_module_t **out,
+                                      corral_err_t *err)
+{
+    return module_new(bytes, len, 1, out, err);
 }
 
 static void module_release(const corral_vm_module_t *cm)
@@ -767,6 +780,10 @@ corral_status_t corral_vm_instance_new(const corral_vm_module_t *m, const corral
                                 m->mems[i].min, inst->limits.max_pages);
             goto fail;
         }
+    }
+    if (m->no_code && !m->be) { /* vm_module_new_decoded without its backend: nothing to run */
+        st = corral_err_set(err, CORRAL_ERR_INVALID_ARG, "module was decoded without its code");
+        goto fail;
     }
     if (m->be) { /* another tier builds and runs the rest */
         for (uint32_t i = 0; i < ndef; i++) inst->own[i].code = NULL;
