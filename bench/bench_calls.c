@@ -111,11 +111,6 @@ done:
     return rc;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int bench_startup(const char *stem, int loads, int insts, int live) {
     size_t len = 0;
     uint8_t *bytes = bench_read(stem, &len);
@@ -140,7 +135,7 @@ static int bench_startup(const char *stem, int loads, int insts, int live) {
             m = NULL;
         }
     }
-    qsort(t, (size_t)loads, sizeof *t, cmp_double);
+    qsort(t, (size_t)loads, sizeof *t, bench_cmp_double);
     double t0 = bench_now();
     for (int i = 0; i < insts; i++) {
         corral_vm_instance_t *inst = NULL;

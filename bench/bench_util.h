@@ -23,6 +23,9 @@ uint8_t *bench_read(const char *stem, size_t *size);
  * call measured runs on the calling thread. */
 double bench_now(void);
 
+/* qsort comparator for doubles, ascending. */
+int bench_cmp_double(const void *a, const void *b);
+
 /* Resident set size of this process in bytes (-1 if unknown). */
 long bench_rss(void);
 

@@ -387,10 +387,12 @@ static pthread_mutex_t aot_compile_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* A waPC module on native code from the cache, compiling it first when
  * `compile` is set. Returns CORRAL_OK or the reason it is not possible. */
-static corral_status_t aot_module(const uint8_t *wasm, size_t len, const char *key, int compile,
-                                  corral_wapc_module_t **out, corral_err_t *err) {
+static corral_status_t aot_module(const uint8_t *wasm, size_t len, const char *known_hash, const char *key,
+                                  int compile, corral_wapc_module_t **out, corral_err_t *err) {
     char hash[65], path[4096];
-    corral_status_t st = corral_claims_module_hash(wasm, len, hash, err);
+    corral_status_t st = CORRAL_OK;
+    if (known_hash && strlen(known_hash) == 64) memcpy(hash, known_hash, 65);
+    else st = corral_claims_module_hash(wasm, len, hash, err);
     if (st == CORRAL_OK) st = corral_aot_cache_path(hash, path, sizeof path, err);
     if (st != CORRAL_OK) return st;
     if (access(path, R_OK) != 0) {
@@ -408,7 +410,9 @@ static corral_status_t aot_module(const uint8_t *wasm, size_t len, const char *k
         if (st != CORRAL_OK) return st;
     }
     corral_vm_module_t *vm = NULL;
-    if ((st = corral_aot_vm_module_new_trusted(wasm, len, hash, path, NULL, &vm, err)) != CORRAL_OK) return st;
+    corral_aot_trust_t cached = {0};
+    cached.from_cache = 1;
+    if ((st = corral_aot_vm_module_new_trusted(wasm, len, hash, path, &cached, &vm, err)) != CORRAL_OK) return st;
     return corral_wapc_module_new_vm(vm, out, err);
 }
 
@@ -433,18 +437,19 @@ static int in_aot_cache(const char *path, char *real, size_t n_real) {
 /* A waPC module on the prebuilt artifact an actor names (opts.artifact):
  * from the cache as it is, from anywhere else only signed by an allowed
  * signer. *how says which. */
-static corral_status_t artifact_module(corral_host_t *h, const uint8_t *wasm, size_t len,
+static corral_status_t artifact_module(corral_host_t *h, const uint8_t *wasm, size_t len, const char *hash,
                                        const char *artifact, corral_wapc_module_t **out,
                                        const char **how, corral_err_t *err) {
     corral_aot_trust_t t = {0};
     char real[4096];
     t.require_signed = !in_aot_cache(artifact, real, sizeof real);
+    t.from_cache = !t.require_signed;
     if (!t.require_signed) artifact = real;
     t.signers = (const char *const *)h->aot_signers;
     t.nsigners = h->n_aot_signers;
     *how = t.require_signed ? "signed by an allowed signer" : "in the host's cache";
     corral_vm_module_t *vm = NULL;
-    corral_status_t st = corral_aot_vm_module_new_trusted(wasm, len, NULL, artifact, &t, &vm, err);
+    corral_status_t st = corral_aot_vm_module_new_trusted(wasm, len, hash, artifact, &t, &vm, err);
     if (st != CORRAL_OK) return st;
     return corral_wapc_module_new_vm(vm, out, err);
 }
@@ -464,7 +469,7 @@ static void *aot_bg_main(void *arg) {
     corral_err_clear(&err);
     corral_wapc_module_t *mod = NULL;
     corral_status_t st = atomic_load(&b->h->state) == 1
-                             ? aot_module(b->wasm, b->len, c->key, 1, &mod, &err)
+                             ? aot_module(b->wasm, b->len, NULL, c->key, 1, &mod, &err)
                              : corral_err_set(&err, CORRAL_ERR_STATE, "host is stopping");
     if (st == CORRAL_OK) {
         pthread_mutex_lock(&b->h->ctl);
@@ -532,11 +537,12 @@ static void aot_bg_start(corral_host_t *h, actor_core_t *c, actor_ver_t *ver, co
 
 /* The waPC module for an actor on the chosen engine; *bg is set when AUTO
  * wants a background compile, *native when the module runs native code.
- * Native-code failures fall back to the interpreter with one log line. */
+ * Native-code failures fall back to the interpreter with one log line.
+ * hash: the module hash when verified claims carry it (else NULL). */
 static corral_status_t module_for_engine(corral_host_t *h, corral_host_engine_t e,
                                          const char *artifact, const uint8_t *wasm, size_t len,
-                                         const char *key, corral_wapc_module_t **out, int *bg,
-                                         int *native, corral_err_t *err) {
+                                         const char *hash, const char *key, corral_wapc_module_t **out,
+                                         int *bg, int *native, corral_err_t *err) {
     *bg = 0;
     *native = 0;
     if (artifact && e == CORRAL_HOST_ENGINE_INTERP) {
@@ -549,7 +555,7 @@ static corral_status_t module_for_engine(corral_host_t *h, corral_host_engine_t 
         corral_err_t why;
         const char *how = "";
         corral_err_clear(&why);
-        if (artifact_module(h, wasm, len, artifact, out, &how, &why) == CORRAL_OK) {
+        if (artifact_module(h, wasm, len, hash, artifact, out, &how, &why) == CORRAL_OK) {
             corral_log(CORRAL_LOG_INFO, "host", "actor %s: running on native code (artifact %s, %s)", key,
                        artifact, how);
             *native = 1;
@@ -562,7 +568,7 @@ static corral_status_t module_for_engine(corral_host_t *h, corral_host_engine_t 
     if (e == CORRAL_HOST_ENGINE_AOT || e == CORRAL_HOST_ENGINE_AUTO) {
         corral_err_t why;
         corral_err_clear(&why);
-        if (aot_module(wasm, len, key, e == CORRAL_HOST_ENGINE_AOT, out, &why) == CORRAL_OK) {
+        if (aot_module(wasm, len, hash, key, e == CORRAL_HOST_ENGINE_AOT, out, &why) == CORRAL_OK) {
             corral_log(CORRAL_LOG_INFO, "host", "actor %s: running on native code (cached artifact)", key);
             *native = 1;
             return CORRAL_OK;
@@ -600,8 +606,10 @@ corral_status_t corral_host_actor_start(corral_host_t *h, const uint8_t *wasm, s
         CORRAL_OK)
         return st;
     int want_bg = 0, native = 0;
+    /* signed: the claims' hash is the module's (verify compared them) */
     if ((st = module_for_engine(h, engine_of(h, opts), opts ? opts->artifact : NULL, wasm, len,
-                                claims->sub, &mod, &want_bg, &native, err)) != CORRAL_OK) {
+                                is_unsigned ? NULL : claims->hash, claims->sub, &mod, &want_bg, &native,
+                                err)) != CORRAL_OK) {
         corral_err_wrap(err, "actor %s (%s) is not a usable waPC module", claims->sub,
                         claims->name ? claims->name : "");
         goto fail;
@@ -808,8 +816,8 @@ corral_status_t corral_host_actor_update(corral_host_t *h, const char *actor, co
     }
     corral_host_engine_t engine = ent->ver->core->engine;
     pthread_mutex_unlock(&h->ctl);
-    if ((st = module_for_engine(h, engine, NULL, wasm, len, claims->sub ? claims->sub : actor, &mod,
-                                &want_bg, &native, err)) != CORRAL_OK) {
+    if ((st = module_for_engine(h, engine, NULL, wasm, len, is_unsigned ? NULL : claims->hash,
+                                claims->sub ? claims->sub : actor, &mod, &want_bg, &native, err)) != CORRAL_OK) {
         corral_err_wrap(err, "update of %s refused: the new module is not a usable waPC module",
                         actor);
         pthread_mutex_lock(&h->ctl);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aot_int.h" /* aot_loops_*: which loops go unchecked */
 #include "corral_aot.h"
 #include "corral_claims.h"
 #include "corral_vm.h"
@@ -470,6 +471,163 @@ TEST(vector_loops) {
     mods_close();
 }
 
+/* From the cache (trust.from_cache): the first load writes <artifact>.so
+ * and maps it, later loads map it again; a damaged copy is written again;
+ * the same checks still run on the artifact's header; nothing is written
+ * beside an artifact outside such a place. */
+static int same_add(corral_aot_module_t *m) {
+    corral_aot_instance_t *in = NULL;
+    corral_err_t e;
+    corral_err_clear(&e);
+    corral_aot_hostfn_t fns[2] = {{host_add, NULL}, {host_fail, NULL}};
+    if (corral_aot_instance_new(m, fns, 2, NULL, NULL, &in, &e) != CORRAL_OK) return 0;
+    uint64_t a[2] = {40, 2}, r = 0;
+    int ok = corral_aot_call(in, corral_aot_module_func(m, "add", 3, NULL), a, 2, &r, 1, &e) == CORRAL_OK && r == 42;
+    corral_aot_instance_free(in);
+    return ok;
+}
+
+TEST(cache_sidecar) {
+    REQUIRE(mods_open());
+    corral_err_t e;
+    corral_err_clear(&e);
+    char hash[65], d[300], a2[400], so[420];
+    REQUIRE(corral_claims_module_hash(wasm_bytes, wasm_len, hash, &e) == CORRAL_OK);
+    snprintf(d, sizeof d, "%s/cache", dir);
+    REQUIRE(mkdir(d, 0700) == 0);
+    snprintf(a2, sizeof a2, "%s/x.caot", d);
+    snprintf(so, sizeof so, "%s.so", a2);
+    corral_buf_t b = {0};
+    REQUIRE(corral_file_read(art, 1 << 30, &b, &e) == CORRAL_OK);
+    REQUIRE(corral_file_write(a2, b.data, b.len, 0600, &e) == CORRAL_OK);
+    corral_aot_info_t info;
+    REQUIRE(corral_aot_info_read(a2, &info, &e) == CORRAL_OK);
+    corral_aot_trust_t tr = {.from_cache = 1};
+    corral_aot_module_t *m = NULL;
+    struct stat st1, st2;
+    FILE *f;
+
+    REQUIRE(corral_aot_module_load_trusted(a2, hash, &tr, &m, &e) == CORRAL_OK);
+    CHECK(same_add(m));
+    corral_aot_module_free(m);
+    REQUIRE(stat(so, &st1) == 0);
+    CHECK((uint64_t)st1.st_size == info.elf_bytes);
+    CHECK((st1.st_mode & 0777) == 0600);
+    REQUIRE(corral_aot_module_load_trusted(a2, hash, &tr, &m, &e) == CORRAL_OK);
+    CHECK(same_add(m));
+    corral_aot_module_free(m);
+    REQUIRE(stat(so, &st2) == 0);
+    CHECK(st1.st_ino == st2.st_ino); /* mapped again, not rewritten */
+
+    /* damaged in place (same size, newer): written again, and it runs */
+    f = fopen(so, "r+b");
+    REQUIRE(f != NULL);
+    fwrite("JUNK", 1, 4, f);
+    fclose(f);
+    REQUIRE(corral_aot_module_load_trusted(a2, hash, &tr, &m, &e) == CORRAL_OK);
+    CHECK(same_add(m));
+    corral_aot_module_free(m);
+    char magic[4] = {0};
+    f = fopen(so, "rb");
+    REQUIRE(f != NULL);
+    CHECK(fread(magic, 1, 4, f) == 4 && memcmp(magic, "\177ELF", 4) == 0);
+    fclose(f);
+
+    /* the header's checks run first: a wrong hash is refused */
+    char wrong[65];
+    memset(wrong, 'B', 64);
+    wrong[64] = 0;
+    CHECK(corral_aot_module_load_trusted(a2, wrong, &tr, &m, &e) == CORRAL_ERR_INVALID);
+    CHECK_CONTAINS(corral_err_msg(&e), "is for module");
+
+    /* not from a cache, or a directory others may write: no copy beside it */
+    unlink(so);
+    REQUIRE(corral_aot_module_load(a2, hash, &m, &e) == CORRAL_OK);
+    corral_aot_module_free(m);
+    CHECK(access(so, F_OK) != 0);
+    REQUIRE(chmod(d, 0775) == 0);
+    REQUIRE(corral_aot_module_load_trusted(a2, hash, &tr, &m, &e) == CORRAL_OK);
+    CHECK(same_add(m));
+    corral_aot_module_free(m);
+    CHECK(access(so, F_OK) != 0);
+
+    unlink(a2);
+    rmdir(d);
+    corral_buf_free(&b);
+    mods_close();
+}
+
+/* Which back-edges go unchecked, on wasm2c-shaped text and dump lines:
+ * only an innermost loop with one back-edge and no call, and only when the
+ * compiler vectorised every copy with a constant count within the bound. */
+TEST(loop_report) {
+    static const char src[] = "static void w2c_f(Z_m_instance_t* instance, u32 w2c_p0) {\n" /* 1 */
+                              "  w2c_L1: \n"
+                              "    w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));\n"
+                              "    if (w2c_i0) {goto w2c_L1;}\n" /* 4: candidate */
+                              "  w2c_L2: \n"
+                              "    w2c_i0 = w2c_g(instance, w2c_i0);\n"
+                              "    if (w2c_i0) {goto w2c_L2;}\n" /* 7: a call */
+                              "  w2c_L3: \n"
+                              "    w2c_L4: \n"
+                              "      if (w2c_i0) {goto w2c_L4;}\n" /* 10: candidate */
+                              "    if (w2c_i0) {goto w2c_L3;}\n"   /* 11: holds a loop */
+                              "  w2c_L5: \n"
+                              "    if (w2c_i0) {goto w2c_L5;}\n" /* 13: two back-edges */
+                              "    if (w2c_i1) {goto w2c_L5;}\n"
+                              "  FUNC_EPILOGUE;\n"
+                              "}\n";
+    struct {
+        const char *dump;
+        size_t kept;
+    } cases[] = {
+        {"patched.c:4:8: optimized: loop vectorized using 64 byte vectors\n"
+         "patched.c:4:8: note:  vectorization_factor = 16, niters = 128\n", 1},
+        {"/tmp/x/patched.c:4:8: optimized: loop vectorized using 64 byte vectors\n"
+         "/tmp/x/patched.c:4:8: note:  vectorization_factor = 16, niters = 1048576\n"
+         "patched.c:10:8: optimized: loop vectorized using 32 byte vectors\n"
+         "patched.c:10:8: note:  vectorization_factor = 8, niters = 64\n", 2},
+        /* above 2^20 iterations, symbolic, with assumptions, one copy not
+         * vectorised, no count seen, not vectorised, not a candidate */
+        {"patched.c:4:8: optimized: loop vectorized using 64 byte vectors\n"
+         "patched.c:4:8: note:  vectorization_factor = 16, niters = 1048577\n", 0},
+        {"patched.c:4:8: optimized: loop vectorized using 64 byte vectors\n"
+         "patched.c:4:8: note:   Symbolic number of iterations is n_5\n"
+         "patched.c:4:8: note:  vectorization_factor = 16, niters = 128\n", 0},
+        {"patched.c:4:8: optimized: loop vectorized using 64 byte vectors\n"
+         "patched.c:4:8: missed: niters analysis ends up with assumptions.\n"
+         "patched.c:4:8: note:  vectorization_factor = 16, niters = 128\n", 0},
+        {"patched.c:4:8: optimized: loop vectorized using 64 byte vectors\n"
+         "patched.c:4:8: note:  vectorization_factor = 16, niters = 128\n"
+         "patched.c:4:8: missed: couldn't vectorize loop\n", 0},
+        {"patched.c:4:8: optimized: loop vectorized using 64 byte vectors\n", 0},
+        {"patched.c:4:8: note:  vectorization_factor = 16, niters = 128\n", 0},
+        {"patched.c:7:8: optimized: loop vectorized using 64 byte vectors\n"
+         "patched.c:7:8: note:  vectorization_factor = 16, niters = 8\n"
+         "patched.c:13:8: optimized: loop vectorized using 64 byte vectors\n"
+         "patched.c:13:8: note:  vectorization_factor = 16, niters = 8\n"
+         "patched.c:11:8: optimized: loop vectorized using 64 byte vectors\n"
+         "patched.c:11:8: note:  vectorization_factor = 16, niters = 8\n", 0},
+        {"", 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        aot_loops_t l;
+        REQUIRE(aot_loops_scan(src, sizeof src - 1, "(&instance->w2c_memory, (u64)", &l) == CORRAL_OK);
+        CHECK_EQ_INT(l.ncandidates, 2);
+        CHECK(l.flags[3] & AOT_LINE_EDGE);
+        CHECK(l.flags[9] & AOT_LINE_EDGE);
+        CHECK(!(l.flags[6] & AOT_LINE_EDGE) && !(l.flags[10] & AOT_LINE_EDGE) && !(l.flags[12] & AOT_LINE_EDGE));
+        CHECK(l.flags[2] & AOT_LINE_NB);  /* the load inside the candidate */
+        CHECK(!(l.flags[5] & AOT_LINE_NB));
+        size_t kept = aot_loops_apply_report(&l, cases[c].dump, strlen(cases[c].dump));
+        if (kept != cases[c].kept) fprintf(stderr, "  case %zu: kept %zu\n", c, kept);
+        CHECK_EQ_INT(kept, cases[c].kept);
+        CHECK(((l.flags[3] & AOT_LINE_EDGE) != 0) == (kept >= 1));
+        CHECK(((l.flags[2] & AOT_LINE_NB) != 0) == (kept >= 1)); /* a loop kept checked keeps its barrier */
+        aot_loops_free(&l);
+    }
+}
+
 /* Out-of-bounds accesses fault on guard pages; the trap must come back
  * every time (the signal is not left blocked) and on every thread. */
 static void *oob_loop(void *arg) {
@@ -806,6 +964,6 @@ TEST(teardown) {
 }
 
 TEST_MAIN(TEST_ENTRY(values), TEST_ENTRY(memory), TEST_ENTRY(traps), TEST_ENTRY(call_depth), TEST_ENTRY(fuel),
-          TEST_ENTRY(deadline), TEST_ENTRY(interrupt), TEST_ENTRY(recursion_limits), TEST_ENTRY(fuel_edge), TEST_ENTRY(vector_loops), TEST_ENTRY(native_stack_guard), TEST_ENTRY(guard_pages), TEST_ENTRY(nested_entry),
+          TEST_ENTRY(deadline), TEST_ENTRY(interrupt), TEST_ENTRY(recursion_limits), TEST_ENTRY(fuel_edge), TEST_ENTRY(vector_loops), TEST_ENTRY(native_stack_guard), TEST_ENTRY(cache_sidecar), TEST_ENTRY(loop_report), TEST_ENTRY(guard_pages), TEST_ENTRY(nested_entry),
           TEST_ENTRY(host_fault_not_trapped), TEST_ENTRY(artifact_checks), TEST_ENTRY(cache_dir),
           TEST_ENTRY(compile_errors), TEST_ENTRY(vm_api), TEST_ENTRY(teardown))

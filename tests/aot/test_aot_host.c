@@ -296,7 +296,7 @@ TEST(signed_artifacts) {
     CHECK_EQ_STR(info.signer, op_pub);
     CHECK_EQ_STR(info.module_hash, hash);
     const char *allowed[] = {op_pub};
-    corral_aot_trust_t tr = {1, allowed, 1};
+    corral_aot_trust_t tr = {.require_signed = 1, .signers = allowed, .nsigners = 1};
     memset(&info, 0, sizeof info);
     CHECK_EQ_INT(corral_aot_verify(good, &tr, &info, &err), CORRAL_OK);
     CHECK_EQ_STR(info.signer, op_pub);

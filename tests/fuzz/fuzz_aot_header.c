@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             strlen(h.info.signer) != 56)
             __builtin_trap();
         static const char *const signers[] = {"OC75GGS2WBRMEE6WVQIRRPPSDI6MP7S3VG2JS6ELKM4OCQBTPRF2IMMP"};
-        corral_aot_trust_t t = {1, signers, 1};
+        corral_aot_trust_t t = {.require_signed = 1, .signers = signers, .nsigners = 1};
         corral_err_clear(&err);
         st = aot_check_trust("fuzz", data, size, &h, &t, &err);
         if (st != CORRAL_OK && !err.msg[0]) __builtin_trap();

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CORRAL_AOT_ABI 2
+#define CORRAL_AOT_ABI 3
 
 /* Traps an artifact reports (0 = none). The host maps them to its
  * CORRAL_ERR_TRAP_* codes. */
@@ -125,6 +125,10 @@ typedef struct corral_aot_desc {
     /* Calls export idx (a function). 0 or a trap. */
     int (*call)(corral_aot_rt_t *rt, uint32_t idx, uint64_t *sp);
     void (*free_instance)(corral_aot_rt_t *rt);
+    /* The module's hash (64 uppercase hex digits), as in the artifact's
+     * header: a shared object loaded by path (aot_load.c) is checked
+     * against it. Since ABI 3. */
+    const char *module_hash;
 } corral_aot_desc_t;
 
 #endif

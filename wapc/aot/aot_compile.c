@@ -187,7 +187,8 @@ static const char *slot_out(uint8_t t)
 
 /* Writes the glue for module m (wasm2c name "m") after the generated code;
  * hdr is the generated header, used to check every name we expect exists. */
-static corral_status_t gen_glue(const corral_vm_module_t *m, const char *hdr, corral_buf_t *b, corral_err_t *err)
+static corral_status_t gen_glue(const corral_vm_module_t *m, const char *hdr, const char *module_hash,
+                                corral_buf_t *b, corral_err_t *err)
 {
     corral_status_t st = CORRAL_OK;
     corral_buf_t name = {0};
@@ -335,8 +336,9 @@ static corral_status_t gen_glue(const corral_vm_module_t *m, const char *hdr, co
         "_Static_assert(sizeof(corral_aot_rt_t) <= CORRAL_AOT_RT_SIZE, \"rt size\");\n"
         "__attribute__((visibility(\"default\"))) const corral_aot_desc_t corral_aot_desc = {\n"
         "  CORRAL_AOT_ABI, CORRAL_AOT_RT_SIZE, CORRAL_AOT_RT_SIZE + sizeof(Z_m_instance_t), %u, %u,\n"
-        "  corral_g_exports, corral_g_imports, corral_g_init, corral_g_instantiate, corral_g_call, corral_g_free};\n",
-        ne, ni));
+        "  corral_g_exports, corral_g_imports, corral_g_init, corral_g_instantiate, corral_g_call, corral_g_free,\n"
+        "  \"%s\"};\n",
+        ne, ni, module_hash));
 fail:
     corral_buf_free(&name);
     return st;
@@ -595,7 +597,7 @@ corral_status_t corral_aot_compile(const uint8_t *wasm, size_t len, const char *
     TRY(write_file(dir, "aot_rt.c", corral_aot_src_rt_c, strlen(corral_aot_src_rt_c), err));
     TRY(corral_buf_append_str(&unit, "/* artifact.c: written by corral_aot_compile */\n"
                                      "#include \"aot_rt.h\"\n#include \"patched.c\"\n#include \"aot_rt.c\"\n"));
-    TRY(gen_glue(m, (const char *)hdr.data, &unit, err));
+    TRY(gen_glue(m, (const char *)hdr.data, info.module_hash, &unit, err));
     TRY(write_file(dir, "artifact.c", unit.data, unit.len, err));
 
     char unitpath[4096], sopath[4096], incl[4200], marchflag[48], optinfo[4200];
@@ -603,7 +605,7 @@ corral_status_t corral_aot_compile(const uint8_t *wasm, size_t len, const char *
     snprintf(sopath, sizeof sopath, "%s/m.so", dir);
     snprintf(incl, sizeof incl, "-I%s", dir);
     snprintf(marchflag, sizeof marchflag, "-march=%s", march);
-    snprintf(optinfo, sizeof optinfo, "-fopt-info-vec-all=%s/vec.txt", dir);
+    snprintf(optinfo, sizeof optinfo, "-fdump-tree-vect-details=%s/vec.txt", dir);
     snprintf(log, sizeof log, "%s/cc.log", dir);
     /* CORRAL_AOT_EXPLICIT_CHECKS=1: wasm2c's bounds check on every access
      * instead of guard pages (for memcheckers such as valgrind, which

@@ -66,9 +66,14 @@ typedef struct aot_loops {
  * Fills *out (free with aot_loops_free, also after a failure). */
 corral_status_t aot_loops_scan(const char *src, size_t len, const char *memref, aot_loops_t *out);
 
+/* The most iterations an unchecked loop may run per entry (its fuel,
+ * deadline and interrupt checks wait for its end): about a millisecond. */
+#define AOT_LOOPS_MAX_ITERS (1u << 20)
+
 /* Keeps as candidates only the back-edges whose loop the compiler
- * vectorised in every copy with no assumption, from its -fopt-info-vec-all
- * report rep[0..len) of pass 1; returns how many remain. */
+ * vectorised in every copy, with a constant iteration count of at most
+ * AOT_LOOPS_MAX_ITERS and no assumption, from its -fdump-tree-vect-details
+ * dump rep[0..len) of pass 1; returns how many remain. */
 size_t aot_loops_apply_report(aot_loops_t *l, const char *rep, size_t len);
 
 void aot_loops_free(aot_loops_t *l);

@@ -6,6 +6,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -26,7 +28,7 @@
 struct corral_aot_module {
     atomic_long refs;
     void *dl;
-    int fd; /* the memfd stays open while loaded: its /proc path names the object */
+    int fd; /* the memfd (-1 when mapped from <artifact>.so) stays open while loaded */
     const corral_aot_desc_t *desc;
     corral_aot_info_t info;
 };
@@ -168,6 +170,67 @@ corral_status_t corral_aot_module_load(const char *path, const char *expect_hash
     return corral_aot_module_load_trusted(path, expect_hash, NULL, out, err);
 }
 
+/* Whether path is a regular file owned by this user, in a directory owned
+ * by this user, neither writable by group or others: only this user can
+ * have put it there or change it (the host's cache is such a place). */
+static int private_file(const char *path, struct stat *st)
+{
+    char dir[4096];
+    struct stat ds;
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash ? (size_t)(slash - path) : 1;
+    if (dl >= sizeof dir) return 0;
+    if (!slash) memcpy(dir, ".", 2);
+    else if (dl == 0) memcpy(dir, "/", 2);
+    else {
+        memcpy(dir, path, dl);
+        dir[dl] = 0;
+    }
+    uid_t me = geteuid();
+    return lstat(path, st) == 0 && S_ISREG(st->st_mode) && st->st_uid == me && !(st->st_mode & 022) &&
+           stat(dir, &ds) == 0 && S_ISDIR(ds.st_mode) && ds.st_uid == me && !(ds.st_mode & 022);
+}
+
+/* The shared object beside a private artifact (<path>.so), usable when it
+ * is private too, holds exactly the artifact's ELF bytes and was written
+ * after the artifact (an artifact replaced since has a newer time). */
+static int sidecar_ok(const char *so, const struct stat *art, uint64_t elf_bytes)
+{
+    struct stat st;
+    if (lstat(so, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022) ||
+        (uint64_t)st.st_size != elf_bytes)
+        return 0;
+    return st.st_mtim.tv_sec > art->st_mtim.tv_sec ||
+           (st.st_mtim.tv_sec == art->st_mtim.tv_sec && st.st_mtim.tv_nsec >= art->st_mtim.tv_nsec);
+}
+
+/* Writes <path>.so from the artifact's bytes (temporary name, then rename:
+ * a concurrent loader sees the old file or the whole new one). */
+static int sidecar_write(const char *so, const uint8_t *elf, size_t n)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lx", so, (long)getpid(), (unsigned long)(uintptr_t)&tmp);
+    corral_err_t e;
+    if (corral_file_write(tmp, elf, n, 0600, &e) != CORRAL_OK) return 0;
+    if (rename(tmp, so) != 0) {
+        unlink(tmp);
+        return 0;
+    }
+    return 1;
+}
+
+static corral_status_t check_info(const char *path, const corral_aot_info_t *info, const char *expect_hash,
+                                  corral_err_t *err)
+{
+    if (info->abi != CORRAL_AOT_ABI)
+        return corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact %s was built for ABI %u, this host runs ABI %u",
+                              path, info->abi, (unsigned)CORRAL_AOT_ABI);
+    if (expect_hash && strcmp(expect_hash, info->module_hash) != 0)
+        return corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact %s is for module %.12s..., not %.12s...", path,
+                              info->module_hash, expect_hash);
+    return CORRAL_OK;
+}
+
 corral_status_t corral_aot_module_load_trusted(const char *path, const char *expect_hash,
                                                const corral_aot_trust_t *trust, corral_aot_module_t **out,
                                                corral_err_t *err)
@@ -175,28 +238,48 @@ corral_status_t corral_aot_module_load_trusted(const char *path, const char *exp
     *out = NULL;
     corral_buf_t b = {0};
     corral_aot_module_t *m = NULL;
-    corral_status_t st = corral_file_read(path, (size_t)1 << 31, &b, err);
-    if (st != CORRAL_OK) return st;
+    corral_status_t st;
     aot_hdr_t hdr;
-    corral_aot_info_t info;
-    size_t off;
-    st = aot_parse_header(b.data, b.len, &hdr, err);
-    if (st != CORRAL_OK) goto fail;
-    /* the signature first: a changed byte anywhere (the ABI or hash lines
-     * included) is reported as what it is */
-    if (trust && trust->require_signed && (st = aot_check_trust(path, b.data, b.len, &hdr, trust, err)) != CORRAL_OK)
-        goto fail;
-    info = hdr.info;
-    off = hdr.elf_off;
-    if (info.abi != CORRAL_AOT_ABI) {
-        st = corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact %s was built for ABI %u, this host runs ABI %u", path,
-                            info.abi, (unsigned)CORRAL_AOT_ABI);
-        goto fail;
+    struct stat ast;
+    char so[4200] = "";
+    const char *dlpath;
+    char fdpath[64];
+    int reused, retried = 0;
+again:
+    dlpath = NULL;
+    reused = 0;
+
+    /* An artifact in the caller's own cache (private to this user, so
+     * nobody else can change it between check and use): the header alone is
+     * read and checked, and the ELF is mapped from <path>.so, which the
+     * first load writes; no copy, and the kernel shares its pages between
+     * processes. Anywhere else the whole file is read once, every check runs
+     * on those bytes, and exactly those bytes are mapped (from a memfd): a
+     * file changed afterwards has no effect. */
+    if (trust && trust->from_cache && !trust->require_signed && private_file(path, &ast) &&
+        (size_t)snprintf(so, sizeof so, "%s.so", path) < sizeof so) {
+        uint8_t head[4096];
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t got = fd >= 0 ? pread(fd, head, sizeof head, 0) : -1;
+        if (fd >= 0) close(fd);
+        if (got < 0) return corral_err_set(err, CORRAL_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+        /* the header is bounded to the first 4 KiB; the size says the rest */
+        if ((size_t)got < sizeof head && (off_t)got != ast.st_size)
+            return corral_err_set(err, CORRAL_ERR_IO, "cannot read %s: it changed while read", path);
+        if ((st = aot_parse_header(head, (size_t)ast.st_size, &hdr, err)) != CORRAL_OK) return st;
+        if ((st = check_info(path, &hdr.info, expect_hash, err)) != CORRAL_OK) return st;
+        if (!retried && sidecar_ok(so, &ast, hdr.info.elf_bytes)) dlpath = so, reused = 1;
     }
-    if (expect_hash && strcmp(expect_hash, info.module_hash) != 0) {
-        st = corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact %s is for module %.12s..., not %.12s...", path,
-                            info.module_hash, expect_hash);
-        goto fail;
+    if (!dlpath) {
+        if ((st = corral_file_read(path, (size_t)1 << 31, &b, err)) != CORRAL_OK) return st;
+        if ((st = aot_parse_header(b.data, b.len, &hdr, err)) != CORRAL_OK) goto fail;
+        /* the signature first: a changed byte anywhere (the ABI or hash
+         * lines included) is reported as what it is */
+        if (trust && trust->require_signed &&
+            (st = aot_check_trust(path, b.data, b.len, &hdr, trust, err)) != CORRAL_OK)
+            goto fail;
+        if ((st = check_info(path, &hdr.info, expect_hash, err)) != CORRAL_OK) goto fail;
+        if (so[0] && sidecar_write(so, b.data + hdr.elf_off, hdr.info.elf_bytes)) dlpath = so;
     }
     m = corral_calloc(1, sizeof *m);
     if (!m) {
@@ -204,39 +287,57 @@ corral_status_t corral_aot_module_load_trusted(const char *path, const char *exp
         goto fail;
     }
     m->fd = -1;
-    m->info = info;
+    m->info = hdr.info;
     atomic_init(&m->refs, 1);
-    m->fd = memfd_create("corral-aot", MFD_CLOEXEC);
-    if (m->fd < 0) {
-        st = corral_err_set(err, CORRAL_ERR_IO, "memfd_create: %s", strerror(errno));
-        goto fail;
-    }
-    for (size_t w = 0; w < info.elf_bytes;) {
-        ssize_t r = write(m->fd, b.data + off + w, info.elf_bytes - w);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            st = corral_err_set(err, CORRAL_ERR_IO, "writing the artifact to memory: %s", strerror(errno));
+    if (!dlpath) {
+        m->fd = memfd_create("corral-aot", MFD_CLOEXEC);
+        if (m->fd < 0) {
+            st = corral_err_set(err, CORRAL_ERR_IO, "memfd_create: %s", strerror(errno));
             goto fail;
         }
-        w += (size_t)r;
+        for (size_t w = 0; w < hdr.info.elf_bytes;) {
+            ssize_t r = write(m->fd, b.data + hdr.elf_off + w, hdr.info.elf_bytes - w);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) {
+                st = corral_err_set(err, CORRAL_ERR_IO, "writing the artifact to memory: %s", strerror(errno));
+                goto fail;
+            }
+            w += (size_t)r;
+        }
+        snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", m->fd);
+        dlpath = fdpath;
     }
-    char fdpath[64];
-    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", m->fd);
-    pthread_mutex_lock(&load_lock);
-    m->dl = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
-    const char *dle = m->dl ? NULL : dlerror();
-    pthread_mutex_unlock(&load_lock);
-    if (!m->dl) {
-        st = corral_err_set(err, CORRAL_ERR_INVALID, "cannot load AOT artifact %s: %s", path, dle ? dle : "dlopen failed");
-        goto fail;
-    }
-    m->desc = dlsym(m->dl, "corral_aot_desc");
-    if (!m->desc || m->desc->abi != CORRAL_AOT_ABI || m->desc->rt_size != CORRAL_AOT_RT_SIZE) {
-        st = corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact %s has no usable corral_aot_desc", path);
-        goto fail;
-    }
-    m->desc->init_module();
     corral_buf_free(&b);
+    /* one lock for dlopen, the checks and init_module: the same file loaded
+     * twice is one object (the loader shares it), initialised once */
+    pthread_mutex_lock(&load_lock);
+    m->dl = dlopen(dlpath, RTLD_NOW | RTLD_LOCAL);
+    const char *dle = m->dl ? NULL : dlerror();
+    if (m->dl) {
+        m->desc = dlsym(m->dl, "corral_aot_desc");
+        if (!m->desc || m->desc->abi != CORRAL_AOT_ABI || m->desc->rt_size != CORRAL_AOT_RT_SIZE ||
+            !m->desc->module_hash || strcmp(m->desc->module_hash, hdr.info.module_hash) != 0)
+            m->desc = NULL;
+        else
+            m->desc->init_module();
+    }
+    pthread_mutex_unlock(&load_lock);
+    if ((!m->dl || !m->desc) && reused) {
+        /* a damaged copy: written again from the artifact, once */
+        unlink(so);
+        if (m->dl) dlclose(m->dl);
+        corral_free(m);
+        m = NULL;
+        retried = 1;
+        goto again;
+    }
+    if (!m->dl || !m->desc) {
+        if (dlpath == so) unlink(so);
+        st = m->dl ? corral_err_set(err, CORRAL_ERR_INVALID, "AOT artifact %s has no usable corral_aot_desc", path)
+                   : corral_err_set(err, CORRAL_ERR_INVALID, "cannot load AOT artifact %s: %s", path,
+                                    dle ? dle : "dlopen failed");
+        goto fail;
+    }
     *out = m;
     return CORRAL_OK;
 fail:
@@ -255,7 +356,7 @@ static void module_release(corral_aot_module_t *m)
     pthread_mutex_lock(&load_lock);
     dlclose(m->dl);
     pthread_mutex_unlock(&load_lock);
-    close(m->fd);
+    if (m->fd >= 0) close(m->fd);
     corral_free(m);
 }
 

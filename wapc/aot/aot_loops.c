@@ -7,10 +7,13 @@
  * every load (so that a load whose value is unused still faults) stops it
  * too. A loop may drop both only when the C compiler itself proves it
  * finite: that is what vectorising it takes (an iteration count computed
- * at loop entry, without assumptions). So the compile asks GCC: pass 1
- * compiles the candidate loops unchecked and reads its vectoriser report;
- * the final compile leaves unchecked exactly the candidates every copy of
- * which GCC vectorised with no assumption. Such a loop still counts its
+ * at loop entry, without assumptions). Finite is not enough (a 64-bit
+ * count can be astronomically large): the count must also be a constant,
+ * at most AOT_LOOPS_MAX_ITERS, so the work between two checks stays
+ * bounded. So the compile asks GCC: pass 1 compiles the candidate loops
+ * unchecked and reads its vectoriser's detailed dump; the final compile
+ * leaves unchecked exactly the candidates every copy of which GCC vectorised
+ * with a constant count within the bound and no assumption. Such a loop still counts its
  * back-edges (CORRAL_LOOP_COUNT, aot_rt.h), into a local that the next
  * check, the function's return or the call's exit adds to the fuel: the
  * count stays exact, only the check comes after the loop.
@@ -231,9 +234,21 @@ static size_t report_line(const char *p, const char *end) {
     return (d && p < end && *p == ':') ? v : 0;
 }
 
+/* The K of "niters = K" in [p, e): a decimal count, else UINT64_MAX. */
+static uint64_t report_niters(const char *p, const char *e) {
+    const char *t = memmem(p, (size_t)(e - p), "niters = ", 9);
+    if (!t) return UINT64_MAX;
+    t += 9;
+    uint64_t v = 0;
+    size_t d = 0;
+    while (t < e && *t >= '0' && *t <= '9' && d < 19) v = v * 10 + (uint64_t)(*t++ - '0'), d++;
+    return d && (t == e || *t == ' ' || *t == '\r') ? v : UINT64_MAX;
+}
+
 size_t aot_loops_apply_report(aot_loops_t *l, const char *rep, size_t len) {
-    /* per line: bit 0 vectorised at least once, bit 1 a copy was not, or
-     * the iteration count needed assumptions */
+    /* per line: bit 0 vectorised at least once; bit 1 a copy was not, or
+     * its iteration count needed assumptions, was not a constant or was
+     * above AOT_LOOPS_MAX_ITERS; bit 2 a constant count within it was seen */
     uint8_t *v = corral_calloc(l->nlines + 1, 1);
     size_t kept = 0;
     if (v) {
@@ -245,15 +260,18 @@ size_t aot_loops_apply_report(aot_loops_t *l, const char *rep, size_t len) {
             if (ln && ln <= l->nlines) {
                 size_t n = (size_t)(e - p);
                 if (memmem(p, n, "optimized: loop vectorized", 26)) v[ln - 1] |= 1;
-                if (memmem(p, n, "couldn't vectorize loop", 23) || memmem(p, n, "assumption", 10))
+                if (memmem(p, n, "couldn't vectorize loop", 23) || memmem(p, n, "assumption", 10) ||
+                    memmem(p, n, "Symbolic number of iterations", 29))
                     v[ln - 1] |= 2;
+                if (memmem(p, n, "vectorization_factor = ", 23))
+                    v[ln - 1] |= report_niters(p, e) <= AOT_LOOPS_MAX_ITERS ? 4 : 2;
             }
             p = e + (nlp ? 1 : 0);
         }
     }
     for (size_t i = 0; i < l->nlines; i++) {
         if (!(l->flags[i] & AOT_LINE_EDGE)) continue;
-        if (v && v[i] == 1) {
+        if (v && v[i] == (1 | 4)) {
             kept++;
             continue;
         }

@@ -12,10 +12,11 @@
  * between (host functions have returned before their trap is raised), so
  * no host state is skipped. An out-of-bounds access faults on the memory's
  * PROT_NONE pages; the host's handler (aot_signal.c) finds the instance
- * through the thread slot set here and jumps to the same place. The
- * thread-local "current instance" is touched only at entry, exit, traps and
- * memory growth, never on the hot path; fuel and depth
- * live in registers (aot_rt.h) from entry to exit.
+ * through the thread slot set here and jumps to the same place. That slot
+ * (the host's, thread-local) is also how traps and memory growth find
+ * their instance; it is touched only at entry, exit, imports, traps and
+ * memory growth, never on the hot path; fuel and depth live in registers
+ * (aot_rt.h) from entry to exit.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -26,11 +27,23 @@
 
 #define CORRAL_RT_PAGE 65536u
 
-static __thread corral_aot_rt_t *corral_rt_cur;
+/* The host's per-thread "instance running wasm code" slot (the same
+ * function for every instance in the process: set on every entry). The
+ * artifact keeps no thread-local storage of its own: a dlopen'd object's
+ * TLS costs a module id at load and an allocation per thread at first use. */
+static corral_aot_rt_t **(*corral_rt_slot_fn)(void);
+
+/* The instance whose wasm code this thread runs (NULL outside a call, and
+ * while a host import runs). */
+static inline corral_aot_rt_t *corral_rt_current(void)
+{
+    corral_aot_rt_t **(*f)(void) = __atomic_load_n(&corral_rt_slot_fn, __ATOMIC_RELAXED);
+    return f ? *f() : NULL;
+}
 
 void corral_rt_trap(int code)
 {
-    corral_aot_rt_t *rt = corral_rt_cur;
+    corral_aot_rt_t *rt = corral_rt_current();
     if (!rt || !rt->jmp) abort(); /* a trap outside any entry: a bug in the glue */
     rt->trap = (uint32_t)code;
     siglongjmp(*(sigjmp_buf *)rt->jmp, 1);
@@ -147,7 +160,7 @@ __attribute__((destructor)) static void corral_rt_types_free(void)
 
 void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t initial, uint32_t max)
 {
-    corral_aot_rt_t *rt = corral_rt_cur;
+    corral_aot_rt_t *rt = corral_rt_current();
     uint32_t cap = rt && rt->max_pages ? rt->max_pages : 65536u;
     if (max > 65536u) max = 65536u;
     if (max > cap) max = cap;
@@ -175,7 +188,7 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *m, uint32_t delta)
 {
     uint32_t old = m->pages;
     uint64_t np = (uint64_t)old + delta;
-    corral_aot_rt_t *rt = corral_rt_cur;
+    corral_aot_rt_t *rt = corral_rt_current();
     uint32_t cap = rt && rt->max_pages ? rt->max_pages : 65536u;
     if (np > m->max_pages || np > cap) return 0xffffffffu;
     if (delta && mprotect(m->data + (uint64_t)old * CORRAL_RT_PAGE, (size_t)delta * CORRAL_RT_PAGE,
@@ -242,13 +255,12 @@ static int corral_rt_enter(corral_aot_rt_t *rt, corral_rt_body_t fn, uint32_t ar
 {
     sigjmp_buf jb;
     volatile int64_t host_fuel = corral_fuel_, host_depth = corral_depth_left_;
-    corral_aot_rt_t *volatile outer = corral_rt_cur;
     void *volatile outer_jmp = rt->jmp;
     corral_aot_rt_t **slot = rt->thread_slot();
     corral_aot_rt_t *volatile outer_running = *slot;
+    __atomic_store_n(&corral_rt_slot_fn, rt->thread_slot, __ATOMIC_RELAXED);
     rt->trap = 0;
     rt->slot = slot;
-    corral_rt_cur = rt;
     if (sigsetjmp(jb, 0) == 0) {
         rt->jmp = &jb;
         corral_fuel_ = rt->countdown;
@@ -262,7 +274,6 @@ static int corral_rt_enter(corral_aot_rt_t *rt, corral_rt_body_t fn, uint32_t ar
     }
     *slot = outer_running;
     rt->jmp = outer_jmp;
-    corral_rt_cur = outer;
     corral_fuel_ = host_fuel;
     corral_depth_left_ = host_depth;
     return (int)rt->trap;

@@ -106,8 +106,8 @@ __attribute__((cold, noinline)) void corral_rt_fuel(void *instance);
         corral_lf_ = 0;                                                                         \
     } while (0)
 
-/* The back-edge of a loop the compiler vectorises, so proves finite
- * (aot_loops.c): counted into a local, which stays an induction variable
+/* The back-edge of a loop the compiler vectorises with a constant count of
+ * at most 2^20 iterations (aot_loops.c): counted into a local, which stays an induction variable
  * the vectoriser can handle, and checked at the next CORRAL_LOOP_BACK, the
  * function's return or the call's exit (corral_rt_enter). */
 #define CORRAL_LOOP_COUNT() (++corral_lf_)

@@ -118,6 +118,11 @@ typedef struct corral_aot_trust {
     int require_signed;            /* refuse an artifact that is not signed by one of signers */
     const char *const *signers;    /* allowed public keys (O... or A...), may be NULL */
     size_t nsigners;
+    int from_cache; /* without require_signed: path is in the caller's own cache, a
+                       directory only this user can write (corral_aot_cache_dir). Then
+                       only the header is read, and the ELF is mapped from <path>.so,
+                       which the first load writes beside the artifact (checked: private,
+                       its size, newer than the artifact, and the module hash inside) */
 } corral_aot_trust_t;
 
 /* Checks an artifact's signature without loading it (for `corral compile
@@ -191,7 +196,9 @@ corral_status_t corral_aot_call(corral_aot_instance_t *inst, int32_t idx, const 
                                 corral_err_t *err);
 
 /* Safe from any thread: the running call traps "interrupted" at its next
- * function entry or jump back to a loop start (within a few thousand). */
+ * function entry or jump back to a loop start (within a few thousand; a
+ * loop the compiler vectorised, at most 2^20 iterations, first runs to its
+ * end). */
 void corral_aot_instance_interrupt(corral_aot_instance_t *inst);
 
 /* Memory 0: as corral_vm_memory_slice / corral_vm_memory_size. */
