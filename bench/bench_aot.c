@@ -8,7 +8,8 @@
  * 1. Kernels: each kernel in kernels/ natively (gcc -O2), compiled by
  *    corral_aot_compile (wasm2c + cc -O2 -march=native, Corral's runtime:
  *    guard-page memories, depth, stack and fuel checks at every function
- *    entry and fuel at every loop back-edge), through bare wasm2c (wabt's
+ *    entry and fuel at every loop back-edge but those of loops gcc
+ *    vectorises), through bare wasm2c (wabt's
  *    own runtime, no limits, gcc -O2 like the native kernels: bench_w2c.h,
  *    the reference the issue's goal was drawn from) and on the interpreter;
  *    checksums must agree. Times are CPU time of the calling
@@ -21,7 +22,11 @@
  *    round trip (64-byte payload, mean of 200000 calls) on native code and on
  *    the interpreter, and the wall time from host start (what `corral up`
  *    does: host new + start + actor start with engine auto) to the first
- *    call answered by native code, with a warm artifact cache.
+ *    call answered by native code, with a warm artifact cache, against the
+ *    same on the interpreter: in this process, and each start in a new
+ *    process (the program runs itself with `--start-once ENGINE WASM DATA
+ *    OP`, timed from before the fork), for echo (signed and unsigned) and
+ *    echo_http.
  * Exit status 1 when a checksum differs or a tier fails.
  */
 #include <math.h>
@@ -54,16 +59,98 @@ static double wall(void) {
 static char workdir[256];
 
 #ifdef BENCH_AOT_WAPC
+/* msgpack {method: "GET", path: "/", queryString: "", header: {}, body: bin 0} */
+static const uint8_t http_get[] = "\x85\xa6" "method\xa3" "GET\xa4" "path\xa1/\xab" "queryString\xa0\xa6" "header\x80\xa4"
+                                  "body\xc4\x00";
+
+static uint64_t mono_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* One start in this process (`--start-once ENGINE WASM DATA OP`; OP
+ * HandleRequest sends http_get, else 8 bytes): prints the monotonic time
+ * after the first call returns, for the parent that spawned it. */
+static int start_once(char **argv) {
+    corral_err_t err;
+    corral_err_clear(&err);
+    corral_buf_t w = {0}, r = {0};
+    corral_host_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.data_dir = argv[2];
+    cfg.allow_unsigned = 1;
+    cfg.no_builtins = 1;
+    cfg.engine = strcmp(argv[0], "interp") == 0 ? CORRAL_HOST_ENGINE_INTERP : CORRAL_HOST_ENGINE_AUTO;
+    corral_log_set_level(CORRAL_LOG_WARN);
+    corral_host_t *h = NULL;
+    corral_host_actor_info_t info;
+    int http = strcmp(argv[3], "HandleRequest") == 0;
+    corral_status_t st = corral_file_read(argv[1], 1 << 24, &w, &err);
+    if (st == CORRAL_OK) st = corral_host_new(&cfg, &h, &err);
+    if (st == CORRAL_OK) st = corral_host_start(h, &err);
+    if (st == CORRAL_OK) st = corral_host_actor_start(h, w.data, w.len, NULL, &info, &err);
+    if (st == CORRAL_OK)
+        st = corral_host_call(h, info.key, argv[3], http ? http_get : (const uint8_t *)"warmwarm",
+                              http ? sizeof http_get - 1 : 8, &r, &err);
+    uint64_t t = mono_ns();
+    if (st == CORRAL_OK) printf("%llu\n", (unsigned long long)t);
+    else fprintf(stderr, "bench: start-once: %s\n", corral_err_msg(&err));
+    corral_buf_free(&r);
+    corral_host_free(h);
+    corral_buf_free(&w);
+    return st != CORRAL_OK;
+}
+
+/* Spawns this program with --start-once: the time from spawn to the end of
+ * the first call (exec, dynamic linking, host start, actor start, call), in
+ * seconds, or -1. */
+static double fresh_start(const char *engine, const char *wasm, const char *data, const char *op) {
+    int pfd[2];
+    if (pipe(pfd) != 0) return -1;
+    uint64_t t0 = mono_ns();
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(pfd[1], 1);
+        close(pfd[0]);
+        close(pfd[1]);
+        execl("/proc/self/exe", "corral_bench_aot", "--start-once", engine, wasm, data, op, (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    char line[64] = {0};
+    ssize_t n = pid > 0 ? read(pfd[0], line, sizeof line - 1) : -1;
+    close(pfd[0]);
+    int ws = 0;
+    if (pid > 0) waitpid(pid, &ws, 0);
+    unsigned long long t1 = 0;
+    if (n <= 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0 || sscanf(line, "%llu", &t1) != 1 || t1 < t0) return -1;
+    return (double)(t1 - t0) / 1e9;
+}
+
+static void print_pair(const char *what, double (*t)[20], int n) {
+    qsort(t[0], (size_t)n, sizeof t[0][0], bench_cmp_double);
+    qsort(t[1], (size_t)n, sizeof t[1][0], bench_cmp_double);
+    printf("%s (ms, %d each, interleaved):\n"
+           "  native (engine auto, artifact cached)   best %.3f  median %.3f\n"
+           "  interpreter (engine interp)             best %.3f  median %.3f\n"
+           "  native / interpreter                    best %.2fx  median %.2fx\n",
+           what, n, t[0][0] * 1e3, t[0][n / 2] * 1e3, t[1][0] * 1e3, t[1][n / 2] * 1e3, t[0][0] / t[1][0],
+           t[0][n / 2] / t[1][n / 2]);
+}
+
 /* Host new + start, actor start and the first call, with the artifact in
- * the cache (engine auto), against the same on the interpreter: 20 of each,
- * interleaved (the first of each pays the process's one-time costs). */
+ * the cache (engine auto), against the same on the interpreter, 20 of each
+ * interleaved: in this process (the first of each pays the process's
+ * one-time costs), then each in a new process (`corral up` to the first
+ * call: exec and dynamic linking included, the same for both). */
 static int warm_start(const char *label, const uint8_t *wasm, size_t len, const char *data, const char *op,
                       const uint8_t *payload, size_t plen)
 {
     corral_err_t err;
     corral_err_clear(&err);
     enum { WARM_REPS = 40 };
-    double times[2][WARM_REPS / 2];
+    double times[2][20];
     int nt[2] = {0, 0};
     for (int rep = 0; rep < WARM_REPS; rep++) {
         int interp = rep % 2;
@@ -91,17 +178,27 @@ static int warm_start(const char *label, const uint8_t *wasm, size_t len, const 
         }
         times[interp][nt[interp]++] = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
     }
-    if (nt[0] == WARM_REPS / 2 && nt[1] == WARM_REPS / 2) {
-        qsort(times[0], WARM_REPS / 2, sizeof times[0][0], bench_cmp_double);
-        qsort(times[1], WARM_REPS / 2, sizeof times[1][0], bench_cmp_double);
-        printf("\nwarm cache, %s: host new+start, actor start, first call (ms, %d each, interleaved):\n"
-               "  native (engine auto, artifact cached)   best %.3f  median %.3f\n"
-               "  interpreter (engine interp)             best %.3f  median %.3f\n"
-               "  native / interpreter                    best %.2fx  median %.2fx\n",
-               label, WARM_REPS / 2, times[0][0] * 1e3, times[0][WARM_REPS / 4] * 1e3, times[1][0] * 1e3,
-               times[1][WARM_REPS / 4] * 1e3, times[0][0] / times[1][0], times[0][WARM_REPS / 4] / times[1][WARM_REPS / 4]);
+    if (nt[0] != WARM_REPS / 2 || nt[1] != WARM_REPS / 2) return 1;
+    char what[200];
+    snprintf(what, sizeof what, "\nwarm cache, %s: host new+start, actor start, first call, in this process", label);
+    print_pair(what, times, WARM_REPS / 2);
+    char file[400];
+    snprintf(file, sizeof file, "%s/warm.wasm", workdir);
+    if (corral_file_write(file, wasm, len, 0600, &err) != CORRAL_OK) return 1;
+    nt[0] = nt[1] = 0;
+    for (int rep = 0; rep < WARM_REPS; rep++) {
+        int interp = rep % 2;
+        double t = fresh_start(interp ? "interp" : "auto", file, data, op);
+        if (t < 0) {
+            fprintf(stderr, "bench: a fresh start failed\n");
+            return 1;
+        }
+        times[interp][nt[interp]++] = t;
     }
-    return nt[0] != WARM_REPS / 2 || nt[1] != WARM_REPS / 2;
+    snprintf(what, sizeof what, "  the same, each in a new process from exec to the first call");
+    print_pair(what, times, WARM_REPS / 2);
+    unlink(file);
+    return 0;
 }
 #endif
 
@@ -261,9 +358,6 @@ static int wapc_part(void) {
     corral_claims_sign_opts_t so = {0};
     so.name = "echo";
     char hpath[4200] = "";
-    /* msgpack {method: "GET", path: "/", queryString: "", header: {}, body: bin 0} */
-    static const uint8_t get[] = "\x85\xa6" "method\xa3" "GET\xa4" "path\xa1/\xab" "queryString\xa0\xa6" "header\x80\xa4"
-                                "body\xc4\x00";
     int warm_bad = corral_nkey_generate(CORRAL_NKEY_ACCOUNT, &acct, &err) != CORRAL_OK ||
                    corral_nkey_generate(CORRAL_NKEY_MODULE, &mod, &err) != CORRAL_OK ||
                    corral_claims_sign_module(w.data, w.len, &so, &acct, &mod, &sw, NULL, &err) != CORRAL_OK ||
@@ -276,8 +370,8 @@ static int wapc_part(void) {
     else
         warm_bad = warm_start("echo (1.8 KB), signed", sw.data, sw.len, data, "echo", payload, 8) ||
                    warm_start("echo (1.8 KB), unsigned", w.data, w.len, data, "echo", payload, 8) ||
-                   warm_start("echo_http (12 KB), signed", hs.data, hs.len, data, "HandleRequest", get,
-                              sizeof get - 1);
+                   warm_start("echo_http (12 KB), signed", hs.data, hs.len, data, "HandleRequest", http_get,
+                              sizeof http_get - 1);
     corral_buf_free(&sw);
     corral_buf_free(&hw);
     corral_buf_free(&hs);
@@ -300,6 +394,9 @@ static int wapc_part(void) {
 int main(int argc, char **argv) {
     int quick = 0, no_interp = 0, compile_only = 0, want_wapc = 0, status = 0, nonly = 0;
     const char *only[32];
+#ifdef BENCH_AOT_WAPC
+    if (argc == 6 && strcmp(argv[1], "--start-once") == 0) return start_once(argv + 2);
+#endif
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) quick = 1;
         else if (strcmp(argv[i], "--no-interp") == 0) no_interp = 1;
