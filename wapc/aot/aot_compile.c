@@ -4,8 +4,10 @@
  * generated C (Corral's prologue, loop back-edges, memory accesses and
  * call_indirect), write the glue (export trampolines, import thunks, the
  * corral_aot_desc symbol) and the runtime (aot_rt.c, embedded), build one
- * translation unit with the system C compiler into a shared object, and
- * wrap it in the artifact header. Also the cache directory rules.
+ * translation unit with the system C compiler into a shared object (after
+ * a first compile that asks gcc's vectoriser which loops may go without a
+ * fuel check, aot_loops.c), and wrap it in the artifact header. Also the
+ * cache directory rules.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -373,13 +375,6 @@ static corral_status_t patch_back_edges(const char *line, size_t ll, int uncheck
     return st;
 }
 
-/* Replaces wasm2c's own FUNC_PROLOGUE / FUNC_EPILOGUE / CALL_INDIRECT
- * definitions (ours in aot_rt.h take their place), puts a fuel check on
- * every jump back to a loop start, makes loads and stores go through the
- * function's local copy of memory 0 (corral_m_, declared by FUNC_PROLOGUE:
- * guest stores cannot alias a local, so its base stays in a register; the
- * memory never moves) and makes the table helpers' bounds traps table
- * traps (wasm2c raises the same OOB for tables and memories). */
 /* How wasm2c's loads and stores name memory 0, "(&instance->w2c_x, (u64)",
  * or "" without a memory. */
 static void memref_of(const char *src, size_t len, char memref[160])
@@ -401,6 +396,16 @@ static int after_load(const char *line, const char *p)
     return memmem(s, (size_t)(p - s), "_load", 5) != NULL;
 }
 
+/* Replaces wasm2c's own FUNC_PROLOGUE / FUNC_EPILOGUE / CALL_INDIRECT
+ * definitions (ours in aot_rt.h take their place), puts a fuel check on
+ * every jump back to a loop start, makes loads and stores go through the
+ * function's local copy of memory 0 (corral_m_, declared by FUNC_PROLOGUE:
+ * guest stores cannot alias a local, so its base stays in a register; the
+ * memory never moves) and makes the table helpers' bounds traps table
+ * traps (wasm2c raises the same OOB for tables and memories). With loops
+ * (aot_loops.c), the back-edges it marks get CORRAL_LOOP_COUNT and loads on
+ * its marked lines the barrier-free helpers; pass1 also blanks the lines
+ * of functions without a candidate (line numbers stay, for the report). */
 static corral_status_t patch_c(const char *src, size_t len, const aot_loops_t *loops, int pass1, corral_buf_t *out)
 {
     corral_status_t st = CORRAL_OK;
