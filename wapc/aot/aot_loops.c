@@ -53,9 +53,10 @@ static long loop_label(const line_t *l) {
     return (d && i < l->n && l->p[i] == ':') ? v : -1;
 }
 
-/* Loop gotos ("goto w2c_L<digits>;") on a line: their count, the first's
- * number in *label. */
-static int loop_gotos(const line_t *l, long *label) {
+/* Loop gotos ("goto w2c_L<digits>;") on a line: their count; the first
+ * max numbers go to labels[] (the text is not NUL-terminated: every read
+ * stays before the line's end). */
+static int loop_gotos(const line_t *l, long *labels, int max) {
     int n = 0;
     const char *p = l->p, *end = l->p + l->n;
     while (p < end) {
@@ -67,7 +68,7 @@ static int loop_gotos(const line_t *l, long *label) {
         while (q < end && *q >= '0' && *q <= '9' && d < 9)
             v = v * 10 + (*q++ - '0'), d++;
         if (d && q < end && *q == ';') {
-            if (!n) *label = v;
+            if (n < max) labels[n] = v;
             n++;
         }
         p = g + 10;
@@ -153,7 +154,10 @@ corral_status_t aot_loops_scan(const char *src, size_t len, const char *memref, 
             continue;
         }
         long lab = loop_label(&lines[i]);
-        if (lab >= 0) {
+        /* wasm2c numbers labels per function, so a real one is below the
+         * line count: a larger number is no label of ours (and must not
+         * size the table) */
+        if (lab >= 0 && (size_t)lab < nl) {
             if ((size_t)lab >= nlab) {
                 size_t nn = (size_t)lab + 64;
                 uint32_t *t = corral_realloc(label_line, nn * sizeof *t);
@@ -167,22 +171,21 @@ corral_status_t aot_loops_scan(const char *src, size_t len, const char *memref, 
             last_label = (uint32_t)i + 1;
         }
         long g = -1;
-        int ng = loop_gotos(&lines[i], &g);
+        int ng = loop_gotos(&lines[i], &g, 1);
         if (ng == 0) continue;
         if (ng == 1 && (size_t)g < nlab && label_line[g]) {
             edges[label_line[g] - 1]++;
             /* innermost: no loop label after this one's */
             if (last_label == label_line[g]) target[i] = label_line[g];
         } else {
-            /* several loop gotos on a line: none of their loops is a candidate */
-            const char *p = lines[i].p, *end = lines[i].p + lines[i].n;
-            while (p < end) {
-                const char *q = memmem(p, (size_t)(end - p), "goto w2c_L", 10);
-                if (!q) break;
-                long v = strtol(q + 10, NULL, 10);
-                if (v >= 0 && (size_t)v < nlab && label_line[v]) edges[label_line[v] - 1] += 2;
-                p = q + 10;
-            }
+            /* several loop gotos on a line: none of their loops is a
+             * candidate */
+            long *gs = corral_malloc((size_t)ng * sizeof *gs);
+            if (!gs) goto fail;
+            loop_gotos(&lines[i], gs, ng);
+            for (int k = 0; k < ng; k++)
+                if ((size_t)gs[k] < nlab && label_line[gs[k]]) edges[label_line[gs[k]] - 1] += 2;
+            corral_free(gs);
         }
     }
     for (size_t i = 0; i < nl; i++) {
@@ -241,7 +244,8 @@ static uint64_t report_niters(const char *p, const char *e) {
     t += 9;
     uint64_t v = 0;
     size_t d = 0;
-    while (t < e && *t >= '0' && *t <= '9' && d < 19) v = v * 10 + (uint64_t)(*t++ - '0'), d++;
+    while (t < e && *t >= '0' && *t <= '9' && d < 19)
+        v = v * 10 + (uint64_t)(*t++ - '0'), d++;
     return d && (t == e || *t == ' ' || *t == '\r') ? v : UINT64_MAX;
 }
 
