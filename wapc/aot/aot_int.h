@@ -67,7 +67,8 @@ typedef struct aot_loops {
 corral_status_t aot_loops_scan(const char *src, size_t len, const char *memref, aot_loops_t *out);
 
 /* The most iterations an unchecked loop may run per entry (its fuel,
- * deadline and interrupt checks wait for its end): about a millisecond. */
+ * deadline and interrupt checks wait for its end): a vectorised body over
+ * 2^20 iterations runs for milliseconds at most. */
 #define AOT_LOOPS_MAX_ITERS (1u << 20)
 
 /* Keeps as candidates only the back-edges whose loop the compiler
