@@ -461,6 +461,18 @@ TEST(vector_loops) {
         CHECK(ok > 0 && out > 0);
     }
 
+    /* the deadline still stops a long run of unchecked inner loops: the
+     * outer loop's checks come every 1024 units */
+    corral_vm_limits_t dl = {.deadline_ns = 20 * 1000 * 1000};
+    REQUIRE(pair_new(&p, &dl, &ea, &ev, &vst) == CORRAL_OK);
+    uint64_t forever = 1000000000u;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_EQ_INT(both(&p, "vadd", &forever, 1, NULL, 0), CORRAL_ERR_TRAP_DEADLINE);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 2000); /* both tiers, 20 ms each */
+    pair_free(&p);
+
     /* a loop nothing bounds keeps its check: a cycle in memory */
     corral_vm_limits_t lim = {.fuel = 100000};
     REQUIRE(pair_new(&p, &lim, &ea, &ev, &vst) == CORRAL_OK);
