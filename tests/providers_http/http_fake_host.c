@@ -155,12 +155,14 @@ static void *worker(void *arg) {
             continue;
         }
         f->jobs = j->next;
+        /* counted before the reply goes out: a client that has its answer
+         * must find it counted (unlink_and_relink_under_load compares) */
+        f->answered++;
         pthread_mutex_unlock(&f->mu);
         answer(f, j);
         corral_free(j->payload);
         corral_free(j);
         pthread_mutex_lock(&f->mu);
-        f->answered++;
     }
     pthread_mutex_unlock(&f->mu);
     return NULL;

@@ -47,7 +47,7 @@ typedef struct fake_host {
     int jitter_ms;    /* add 0..jitter_ms-1 ms to delay_ms per call */
     /* Observations, under mu. */
     long calls;
-    long answered;
+    long answered; /* replies handed to the provider (counted before each goes out) */
     uint8_t *last_payload; /* copy of the last HandleRequest payload (corral_malloc) */
     size_t last_len;
     char last_actor[128];
