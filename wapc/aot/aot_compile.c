@@ -412,7 +412,7 @@ static corral_status_t patch_c(const char *src, size_t len, const aot_loops_t *l
     size_t i = 0, li = 0;
     int in_tables = 0; /* inside wasm2c's table helpers: their OOB is a table's */
     int nmem = 0;      /* load/store helper lines rewritten: must be 2 */
-    int nb_defs = 0;   /* barrier-free loads declared (CORRAL_NB_LOADS): must be 1 */
+    int nb_defs = 0;   /* barrier-free twins of wasm2c's load helpers (CORRAL_NB_LOAD) */
     /* memory 0's field: loads and stores get the function's copy instead */
     char memref[160];
     memref_of(src, len, memref);
@@ -449,13 +449,16 @@ static corral_status_t patch_c(const char *src, size_t len, const aot_loops_t *l
             st = corral_buf_append(out, line, (size_t)(md - line));
             if (st == CORRAL_OK) st = corral_buf_append_str(out, "&CORRAL_MEM_DATA(mem)[addr]");
             if (st == CORRAL_OK) st = corral_buf_append(out, md + 16, (size_t)(line + ll - md - 16));
-        } else if (rest > 40 && memcmp(p, "DEFINE_LOAD(i64_load32_u, u32, u64, u64)", 40) == 0) {
-            /* the last load helper: the barrier-free ones follow (aot_rt.h),
-             * on the same line so that line numbers stay */
+        } else if (rest > 12 && memcmp(p, "DEFINE_LOAD(", 12) == 0 && memchr(p, ')', rest)) {
+            /* each load helper wasm2c defines gets its barrier-free twin
+             * (aot_rt.h), with the same arguments, on the same line so
+             * that line numbers stay */
+            const char *close = memchr(p, ')', rest);
             nb_defs++;
-            st = corral_buf_append(out, p, 40);
-            if (st == CORRAL_OK) st = corral_buf_append_str(out, " CORRAL_NB_LOADS");
-            if (st == CORRAL_OK) st = corral_buf_append(out, p + 40, rest - 40);
+            st = corral_buf_append(out, p, (size_t)(close + 1 - p));
+            if (st == CORRAL_OK) st = corral_buf_append_str(out, " CORRAL_NB_LOAD");
+            if (st == CORRAL_OK) st = corral_buf_append(out, p + 11, (size_t)(close + 1 - (p + 11)));
+            if (st == CORRAL_OK) st = corral_buf_append(out, close + 1, (size_t)(p + rest - close - 1));
         } else if (memmem(line, ll, "wasm_asm(\"\" ::\"r\"(result));", 27)) {
             /* the empty asm keeps a load whose value is unused (it must
              * still fault when out of bounds); "r" alone made gcc load
@@ -496,7 +499,7 @@ static corral_status_t patch_c(const char *src, size_t len, const aot_loops_t *l
         }
         i += ll;
     }
-    if (st == CORRAL_OK && (nmem != 2 || nb_defs != 1)) st = CORRAL_ERR_INTERNAL; /* not the wasm2c 1.0.32 we know */
+    if (st == CORRAL_OK && (nmem != 2 || nb_defs == 0)) st = CORRAL_ERR_INTERNAL; /* not the wasm2c 1.0.32 we know */
     return st;
 }
 

@@ -114,8 +114,8 @@ __attribute__((cold, noinline)) void corral_rt_fuel(void *instance);
 
 /* Loads inside such loops: wasm2c's load helpers end with an empty asm that
  * keeps a load whose value is unused (it must still fault when out of
- * bounds), and that asm stops vectorisation. aot_compile.c puts this list
- * after wasm2c's last load helper. */
+ * bounds), and that asm stops vectorisation. aot_compile.c puts one of
+ * these beside each DEFINE_LOAD(...) of wasm2c's, with its arguments. */
 #define CORRAL_NB_LOAD(name, t1, t2, t3)                                                        \
     static inline t3 name##_nb(wasm_rt_memory_t *mem, u64 addr) {                               \
         MEMCHECK(mem, addr, t1);                                                                \
@@ -123,21 +123,6 @@ __attribute__((cold, noinline)) void corral_rt_fuel(void *instance);
         wasm_rt_memcpy(&result, &CORRAL_MEM_DATA(mem)[addr], sizeof(t1));                       \
         return (t3)(t2)result;                                                                  \
     }
-#define CORRAL_NB_LOADS                                                                         \
-    CORRAL_NB_LOAD(i32_load, u32, u32, u32)                                                     \
-    CORRAL_NB_LOAD(i64_load, u64, u64, u64)                                                     \
-    CORRAL_NB_LOAD(f32_load, f32, f32, f32)                                                     \
-    CORRAL_NB_LOAD(f64_load, f64, f64, f64)                                                     \
-    CORRAL_NB_LOAD(i32_load8_s, s8, s32, u32)                                                   \
-    CORRAL_NB_LOAD(i64_load8_s, s8, s64, u64)                                                   \
-    CORRAL_NB_LOAD(i32_load8_u, u8, u32, u32)                                                   \
-    CORRAL_NB_LOAD(i64_load8_u, u8, u64, u64)                                                   \
-    CORRAL_NB_LOAD(i32_load16_s, s16, s32, u32)                                                 \
-    CORRAL_NB_LOAD(i64_load16_s, s16, s64, u64)                                                 \
-    CORRAL_NB_LOAD(i32_load16_u, u16, u32, u32)                                                 \
-    CORRAL_NB_LOAD(i64_load16_u, u16, u64, u64)                                                 \
-    CORRAL_NB_LOAD(i64_load32_s, s32, s64, u64)                                                 \
-    CORRAL_NB_LOAD(i64_load32_u, u32, u64, u64)
 
 #define CALL_INDIRECT(table, t, ft, x, ...)                                                     \
     ((CORRAL_UNLIKELY((x) >= table.size) ? corral_rt_trap(CORRAL_AOT_TRAP_UNDEFINED_ELEMENT)   \
