@@ -69,35 +69,46 @@ static uint64_t mono_ns(void) {
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-/* One start in this process (`--start-once ENGINE WASM DATA OP`; OP
- * HandleRequest sends http_get, else 8 bytes): prints the monotonic time
- * after the first call returns, for the parent that spawned it. */
+/* Host new + start, actor start and the first call of op (a GET request
+ * for HandleRequest, else 8 bytes), as `corral up` then a first request
+ * do; *done_ns is the monotonic time right after that call. */
+static corral_status_t host_start_call(int interp, const uint8_t *wasm, size_t len, const char *data,
+                                       const char *op, uint64_t *done_ns, corral_err_t *err) {
+    int http = strcmp(op, "HandleRequest") == 0;
+    corral_host_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.data_dir = data;
+    cfg.allow_unsigned = 1;
+    cfg.no_builtins = 1;
+    cfg.engine = interp ? CORRAL_HOST_ENGINE_INTERP : CORRAL_HOST_ENGINE_AUTO;
+    corral_host_t *h = NULL;
+    corral_host_actor_info_t info;
+    corral_buf_t r = {0};
+    corral_status_t st = corral_host_new(&cfg, &h, err);
+    if (st == CORRAL_OK) st = corral_host_start(h, err);
+    if (st == CORRAL_OK) st = corral_host_actor_start(h, wasm, len, NULL, &info, err);
+    if (st == CORRAL_OK)
+        st = corral_host_call(h, info.key, op, http ? http_get : (const uint8_t *)"warmwarm",
+                              http ? sizeof http_get - 1 : 8, &r, err);
+    *done_ns = mono_ns();
+    corral_buf_free(&r);
+    corral_host_free(h);
+    return st;
+}
+
+/* One start in this process (`--start-once ENGINE WASM DATA OP`): prints
+ * the monotonic time after the first call returns, for the parent that
+ * spawned it. */
 static int start_once(char **argv) {
     corral_err_t err;
     corral_err_clear(&err);
-    corral_buf_t w = {0}, r = {0};
-    corral_host_config_t cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.data_dir = argv[2];
-    cfg.allow_unsigned = 1;
-    cfg.no_builtins = 1;
-    cfg.engine = strcmp(argv[0], "interp") == 0 ? CORRAL_HOST_ENGINE_INTERP : CORRAL_HOST_ENGINE_AUTO;
+    corral_buf_t w = {0};
     corral_log_set_level(CORRAL_LOG_WARN);
-    corral_host_t *h = NULL;
-    corral_host_actor_info_t info;
-    int http = strcmp(argv[3], "HandleRequest") == 0;
+    uint64_t t = 0;
     corral_status_t st = corral_file_read(argv[1], 1 << 24, &w, &err);
-    if (st == CORRAL_OK) st = corral_host_new(&cfg, &h, &err);
-    if (st == CORRAL_OK) st = corral_host_start(h, &err);
-    if (st == CORRAL_OK) st = corral_host_actor_start(h, w.data, w.len, NULL, &info, &err);
-    if (st == CORRAL_OK)
-        st = corral_host_call(h, info.key, argv[3], http ? http_get : (const uint8_t *)"warmwarm",
-                              http ? sizeof http_get - 1 : 8, &r, &err);
-    uint64_t t = mono_ns();
+    if (st == CORRAL_OK) st = host_start_call(strcmp(argv[0], "interp") == 0, w.data, w.len, argv[2], argv[3], &t, &err);
     if (st == CORRAL_OK) printf("%llu\n", (unsigned long long)t);
     else fprintf(stderr, "bench: start-once: %s\n", corral_err_msg(&err));
-    corral_buf_free(&r);
-    corral_host_free(h);
     corral_buf_free(&w);
     return st != CORRAL_OK;
 }
@@ -144,8 +155,7 @@ static void print_pair(const char *what, double (*t)[20], int n) {
  * interleaved: in this process (the first of each pays the process's
  * one-time costs), then each in a new process (`corral up` to the first
  * call: exec and dynamic linking included, the same for both). */
-static int warm_start(const char *label, const uint8_t *wasm, size_t len, const char *data, const char *op,
-                      const uint8_t *payload, size_t plen)
+static int warm_start(const char *label, const uint8_t *wasm, size_t len, const char *data, const char *op)
 {
     corral_err_t err;
     corral_err_clear(&err);
@@ -154,29 +164,12 @@ static int warm_start(const char *label, const uint8_t *wasm, size_t len, const 
     int nt[2] = {0, 0};
     for (int rep = 0; rep < WARM_REPS; rep++) {
         int interp = rep % 2;
-        struct timespec a, b;
-        clock_gettime(CLOCK_MONOTONIC, &a);
-        corral_host_config_t cfg;
-        memset(&cfg, 0, sizeof cfg);
-        cfg.data_dir = data;
-        cfg.allow_unsigned = 1;
-        cfg.no_builtins = 1;
-        cfg.engine = interp ? CORRAL_HOST_ENGINE_INTERP : CORRAL_HOST_ENGINE_AUTO;
-        corral_host_t *h = NULL;
-        corral_host_actor_info_t info;
-        corral_buf_t r = {0};
-        corral_status_t st = corral_host_new(&cfg, &h, &err);
-        if (st == CORRAL_OK) st = corral_host_start(h, &err);
-        if (st == CORRAL_OK) st = corral_host_actor_start(h, wasm, len, NULL, &info, &err);
-        if (st == CORRAL_OK) st = corral_host_call(h, info.key, op, payload, plen, &r, &err);
-        clock_gettime(CLOCK_MONOTONIC, &b);
-        corral_buf_free(&r);
-        corral_host_free(h);
-        if (st != CORRAL_OK) {
+        uint64_t t0 = mono_ns(), t1 = 0;
+        if (host_start_call(interp, wasm, len, data, op, &t1, &err) != CORRAL_OK) {
             fprintf(stderr, "bench: host: %s\n", corral_err_msg(&err));
             break;
         }
-        times[interp][nt[interp]++] = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+        times[interp][nt[interp]++] = (double)(t1 - t0) / 1e9;
     }
     if (nt[0] != WARM_REPS / 2 || nt[1] != WARM_REPS / 2) return 1;
     char what[200];
@@ -368,10 +361,9 @@ static int wapc_part(void) {
                    corral_aot_compile(hw.data, hw.len, hpath, NULL, NULL, &err) != CORRAL_OK;
     if (warm_bad) fprintf(stderr, "bench: warm start actors: %s\n", corral_err_msg(&err));
     else
-        warm_bad = warm_start("echo (1.8 KB), signed", sw.data, sw.len, data, "echo", payload, 8) ||
-                   warm_start("echo (1.8 KB), unsigned", w.data, w.len, data, "echo", payload, 8) ||
-                   warm_start("echo_http (12 KB), signed", hs.data, hs.len, data, "HandleRequest", http_get,
-                              sizeof http_get - 1);
+        warm_bad = warm_start("echo (1.8 KB), signed", sw.data, sw.len, data, "echo") ||
+                   warm_start("echo (1.8 KB), unsigned", w.data, w.len, data, "echo") ||
+                   warm_start("echo_http (12 KB), signed", hs.data, hs.len, data, "HandleRequest");
     corral_buf_free(&sw);
     corral_buf_free(&hw);
     corral_buf_free(&hs);
